@@ -1,0 +1,63 @@
+// Command orch is OpenOrch in one binary: the server (identity service, Orchestrator API,
+// robot endpoints, web pages), and in time the robot agent and the client.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		var u usageError
+		if errors.As(err, &u) {
+			fmt.Fprintln(os.Stderr, "orch:", err)
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "orch:", err)
+		os.Exit(1)
+	}
+}
+
+// usageError marks a mistake in the command line (exit status 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+const usage = `orch — OpenOrch, a self-hostable automation orchestrator.
+
+Usage:
+  orch serve [flags]     run the server (orch serve --help lists the flags)
+  orch serve --demo      run the server; on an empty database create the demo set first
+  orch migrate [flags]   apply database migrations and exit
+  orch version           print version, commit and Go version
+`
+
+// run is the whole program, testable: it returns instead of exiting.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageError{"no command given"}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return serve(ctx, rest, getenv, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, rest, getenv, stdout, stderr)
+	case "version", "--version":
+		return version(stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return usageError{fmt.Sprintf("unknown command %q", cmd)}
+}

@@ -1,0 +1,191 @@
+// Package store defines the storage API of OpenOrch: one interface, implemented by the
+// SQLite engine (internal/store/sqlite, the embedded default) and the PostgreSQL engine
+// (internal/store/postgres). Both pass the conformance suite in internal/store/storetest.
+//
+// Method names are noun then verb. Reads of tenant data always take the tenant id, so an id
+// from another tenant is simply not found. Read-modify-write goes through Update methods
+// that take a function of the old value.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/openorch/openorch/internal/tenancy"
+)
+
+// Sentinel errors. Engines wrap them with a message that names the entity and the field,
+// so callers test with errors.Is and may show the message to a user.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid is returned for a request the store refuses on its face (a folder deeper
+	// than allowed, an edit of a built-in role).
+	ErrInvalid = errors.New("invalid")
+)
+
+// Store is the whole storage API. Consumers declare the smaller interfaces they use.
+type Store interface {
+	// Tx runs fn in one transaction: every write in it lands, or none does.
+	// Nested calls on the Store handed to fn join the same transaction.
+	Tx(ctx context.Context, fn func(Store) error) error
+	// Lock takes an installation-wide lock named name until the surrounding transaction
+	// ends (PostgreSQL: an advisory transaction lock; SQLite: the write transaction itself
+	// is exclusive). It must be called inside Tx.
+	Lock(ctx context.Context, name string) error
+	// Ping checks the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+
+	// Meta is a small key-value table for installation facts (the secret-key check, ...).
+	MetaGet(ctx context.Context, key string) (string, error)
+	MetaSet(ctx context.Context, key, value string) error
+
+	OrganizationCreate(ctx context.Context, p OrganizationCreateParams) (tenancy.Organization, error)
+	OrganizationGet(ctx context.Context, id int64) (tenancy.Organization, error)
+	// OrganizationGetByName matches the logical name case-insensitively, or the Key.
+	OrganizationGetByName(ctx context.Context, nameOrKey string) (tenancy.Organization, error)
+	OrganizationList(ctx context.Context) ([]tenancy.Organization, error)
+	OrganizationUpdate(ctx context.Context, id int64, fn func(tenancy.Organization) (tenancy.Organization, error)) (tenancy.Organization, error)
+	OrganizationDelete(ctx context.Context, id int64) error
+
+	TenantCreate(ctx context.Context, p TenantCreateParams) (tenancy.Tenant, error)
+	TenantGet(ctx context.Context, orgID, id int64) (tenancy.Tenant, error)
+	// TenantGetByName matches the logical name case-insensitively, or the Key.
+	TenantGetByName(ctx context.Context, orgID int64, nameOrKey string) (tenancy.Tenant, error)
+	TenantList(ctx context.Context, orgID int64) ([]tenancy.Tenant, error)
+	TenantUpdate(ctx context.Context, orgID, id int64, fn func(tenancy.Tenant) (tenancy.Tenant, error)) (tenancy.Tenant, error)
+	TenantDelete(ctx context.Context, orgID, id int64) error
+
+	// FolderCreate computes FullyQualifiedName and Depth from the parent; a folder deeper
+	// than tenancy.MaxFolderDepth is ErrInvalid, a sibling of the same name ErrConflict.
+	FolderCreate(ctx context.Context, p FolderCreateParams) (tenancy.Folder, error)
+	FolderGet(ctx context.Context, tenantID, id int64) (tenancy.Folder, error)
+	FolderGetByKey(ctx context.Context, tenantID int64, key string) (tenancy.Folder, error)
+	// FolderGetByPath matches the FullyQualifiedName case-insensitively.
+	FolderGetByPath(ctx context.Context, tenantID int64, path string) (tenancy.Folder, error)
+	FolderList(ctx context.Context, tenantID int64) ([]tenancy.Folder, error)
+	// FolderUpdate may change DisplayName and Description; the names of the folder and its
+	// subfolders follow.
+	FolderUpdate(ctx context.Context, tenantID, id int64, fn func(tenancy.Folder) (tenancy.Folder, error)) (tenancy.Folder, error)
+	// FolderDelete refuses a folder that still has subfolders (ErrConflict).
+	FolderDelete(ctx context.Context, tenantID, id int64) error
+
+	UserCreate(ctx context.Context, p UserCreateParams) (tenancy.User, error)
+	UserGet(ctx context.Context, orgID, id int64) (tenancy.User, error)
+	UserGetByEmail(ctx context.Context, orgID int64, email string) (tenancy.User, error)
+	UserList(ctx context.Context, orgID int64) ([]tenancy.User, error)
+	UserUpdate(ctx context.Context, orgID, id int64, fn func(tenancy.User) (tenancy.User, error)) (tenancy.User, error)
+	UserDelete(ctx context.Context, orgID, id int64) error
+
+	AppCreate(ctx context.Context, p AppCreateParams) (tenancy.App, error)
+	AppGet(ctx context.Context, orgID, id int64) (tenancy.App, error)
+	// AppGetByClientID looks across the installation: client ids are unique everywhere.
+	AppGetByClientID(ctx context.Context, clientID string) (tenancy.App, error)
+	// AppList lists an organization's apps; orgID 0 lists the built-in first-party clients.
+	AppList(ctx context.Context, orgID int64) ([]tenancy.App, error)
+	AppUpdate(ctx context.Context, orgID, id int64, fn func(tenancy.App) (tenancy.App, error)) (tenancy.App, error)
+	AppDelete(ctx context.Context, orgID, id int64) error
+
+	MachineCreate(ctx context.Context, p MachineCreateParams) (tenancy.Machine, error)
+	MachineGet(ctx context.Context, tenantID, id int64) (tenancy.Machine, error)
+	MachineGetByName(ctx context.Context, tenantID int64, name string) (tenancy.Machine, error)
+	// MachineGetByClientID looks across the installation: client ids are unique everywhere.
+	MachineGetByClientID(ctx context.Context, clientID string) (tenancy.Machine, error)
+	MachineList(ctx context.Context, tenantID int64) ([]tenancy.Machine, error)
+	MachineUpdate(ctx context.Context, tenantID, id int64, fn func(tenancy.Machine) (tenancy.Machine, error)) (tenancy.Machine, error)
+	MachineDelete(ctx context.Context, tenantID, id int64) error
+
+	// RoleCreate adds a custom role to a tenant.
+	RoleCreate(ctx context.Context, p RoleCreateParams) (tenancy.Role, error)
+	// RoleGet finds a built-in role or one of the tenant's custom roles.
+	RoleGet(ctx context.Context, tenantID, id int64) (tenancy.Role, error)
+	RoleGetByName(ctx context.Context, tenantID int64, name string) (tenancy.Role, error)
+	// RoleList lists the built-in roles and the tenant's custom roles.
+	RoleList(ctx context.Context, tenantID int64) ([]tenancy.Role, error)
+	// RoleUpdate and RoleDelete refuse built-in roles (ErrInvalid).
+	RoleUpdate(ctx context.Context, tenantID, id int64, fn func(tenancy.Role) (tenancy.Role, error)) (tenancy.Role, error)
+	RoleDelete(ctx context.Context, tenantID, id int64) error
+
+	// MembershipSet replaces the roles a principal holds in a tenant (FolderID 0) or folder.
+	// An empty RoleIDs removes the membership.
+	MembershipSet(ctx context.Context, m tenancy.Membership) error
+	// MembershipListPrincipal lists a principal's memberships in a tenant.
+	MembershipListPrincipal(ctx context.Context, tenantID int64, p tenancy.Principal) ([]tenancy.Membership, error)
+	// MembershipListFolder lists the memberships held in a folder (FolderID 0: the tenant).
+	MembershipListFolder(ctx context.Context, tenantID, folderID int64) ([]tenancy.Membership, error)
+
+	// AccessGet gathers what tenancy.Access needs for one principal in one tenant.
+	AccessGet(ctx context.Context, tenantID int64, p tenancy.Principal, orgAdmin bool) (tenancy.Access, error)
+
+	QueueDefinitionCreate(ctx context.Context, p QueueDefinitionCreateParams) (tenancy.QueueDefinition, error)
+	QueueDefinitionGet(ctx context.Context, tenantID, id int64) (tenancy.QueueDefinition, error)
+	QueueDefinitionGetByName(ctx context.Context, tenantID, folderID int64, name string) (tenancy.QueueDefinition, error)
+	QueueDefinitionList(ctx context.Context, tenantID, folderID int64) ([]tenancy.QueueDefinition, error)
+	QueueDefinitionUpdate(ctx context.Context, tenantID, id int64, fn func(tenancy.QueueDefinition) (tenancy.QueueDefinition, error)) (tenancy.QueueDefinition, error)
+	QueueDefinitionDelete(ctx context.Context, tenantID, id int64) error
+}
+
+type OrganizationCreateParams struct {
+	Name        string
+	DisplayName string
+}
+
+type TenantCreateParams struct {
+	OrgID                int64
+	Name                 string
+	DisplayName          string
+	LegacyBasicAuth      bool
+	LegacyBasicAuthUntil *time.Time
+}
+
+type FolderCreateParams struct {
+	TenantID    int64
+	ParentID    int64 // 0: top level
+	DisplayName string
+	Description string
+}
+
+type UserCreateParams struct {
+	OrgID        int64
+	Email        string
+	Name         string
+	PasswordHash string
+	OrgAdmin     bool
+	BasicAuth    bool
+}
+
+type AppCreateParams struct {
+	OrgID        int64
+	Name         string
+	ClientID     string
+	SecretHash   string
+	AppScopes    []string
+	UserScopes   []string
+	RedirectURIs []string
+}
+
+type MachineCreateParams struct {
+	TenantID   int64
+	Name       string
+	ClientID   string
+	SecretHash string
+	Slots      int
+}
+
+type RoleCreateParams struct {
+	TenantID    int64
+	Name        string
+	Type        tenancy.RoleType
+	Permissions []tenancy.Permission
+}
+
+type QueueDefinitionCreateParams struct {
+	TenantID               int64
+	FolderID               int64
+	Name                   string
+	Description            string
+	MaxNumberOfRetries     int
+	EnforceUniqueReference bool
+}
