@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io/fs"
 	"strings"
 	"time"
 
@@ -22,15 +21,6 @@ import (
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
-
-// Migrations returns the engine's schema steps.
-func Migrations() ([]sqlstore.Migration, error) {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	return sqlstore.LoadMigrations(sub)
-}
 
 // Options tune Open. The zero value is right for a server.
 type Options struct {
@@ -64,13 +54,9 @@ func Open(ctx context.Context, url string, opts Options) (*sqlstore.DB, error) {
 	return sqlstore.New(db, db, dialect, opts.Now, db.Close), nil
 }
 
-// Migrate applies the pending migrations.
+// Migrate applies the pending migrations of this engine.
 func Migrate(ctx context.Context, db *sqlstore.DB) (int, error) {
-	ms, err := Migrations()
-	if err != nil {
-		return 0, err
-	}
-	return db.Migrate(ctx, ms)
+	return db.MigrateFS(ctx, migrationFiles, "migrations")
 }
 
 var dialect = &sqlstore.Dialect{

@@ -9,7 +9,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"time"
 
@@ -21,15 +20,6 @@ import (
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
-
-// Migrations returns the engine's schema steps.
-func Migrations() ([]sqlstore.Migration, error) {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	return sqlstore.LoadMigrations(sub)
-}
 
 // Options tune Open. The zero value is right for a server.
 type Options struct {
@@ -80,13 +70,9 @@ func Open(ctx context.Context, path string, opts Options) (*sqlstore.DB, error) 
 	return sqlstore.New(write, read, dialect, opts.Now, closeFn), nil
 }
 
-// Migrate applies the pending migrations.
+// Migrate applies the pending migrations of this engine.
 func Migrate(ctx context.Context, db *sqlstore.DB) (int, error) {
-	ms, err := Migrations()
-	if err != nil {
-		return 0, err
-	}
-	return db.Migrate(ctx, ms)
+	return db.MigrateFS(ctx, migrationFiles, "migrations")
 }
 
 var dialect = &sqlstore.Dialect{

@@ -46,6 +46,19 @@ func LoadMigrations(fsys fs.FS) ([]Migration, error) {
 	return out, nil
 }
 
+// MigrateFS loads the migrations in directory dir of fsys and applies them (see Migrate).
+func (s *DB) MigrateFS(ctx context.Context, fsys fs.FS, dir string) (int, error) {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		return 0, err
+	}
+	ms, err := LoadMigrations(sub)
+	if err != nil {
+		return 0, err
+	}
+	return s.Migrate(ctx, ms)
+}
+
 // Migrate applies the migrations the database does not have yet, each in one transaction
 // under the installation-wide "migrate" lock, so that nodes starting together apply each
 // step once. It returns how many it applied.
