@@ -156,3 +156,21 @@ func TestVersionAndUsage(t *testing.T) {
 		}
 	}
 }
+
+func TestMigrateCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var out bytes.Buffer
+	for range 2 { // the second run finds nothing to do
+		out.Reset()
+		if err := run(context.Background(), []string{"migrate", "--data-dir", dir}, env(nil), &out, &bytes.Buffer{}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), "database is up to date (sqlite)") {
+			t.Errorf("migrate printed %q", out.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "orch.db")); err != nil {
+		t.Errorf("no database file: %v", err)
+	}
+}
