@@ -11,9 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/openorch/openorch/internal/bootstrap"
 	"github.com/openorch/openorch/internal/config"
+	"github.com/openorch/openorch/internal/identity"
 	"github.com/openorch/openorch/internal/secret"
 	"github.com/openorch/openorch/internal/server"
 	"github.com/openorch/openorch/internal/store/postgres"
@@ -99,6 +101,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return usageError{err.Error()}
 	}
 	srv := server.New(server.Options{Logger: logger, DB: db, TrustedProxies: prefixes, Version: Version})
+	keys, err := identity.NewKeys(ctx, db, key, identity.KeysOptions{})
+	if err != nil {
+		return err
+	}
+	deny, err := identity.NewDenyList(ctx, db, logger, nil)
+	if err != nil {
+		return fmt.Errorf("load revocations: %w", err)
+	}
+	identity.New(identity.Options{Store: db, Keys: keys, Deny: deny, PublicURL: publicURL, Logger: logger}).Mount(srv)
+	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	go keys.Run(background, time.Minute)
+	go deny.Run(background, time.Second)
 	if demo != nil {
 		demo.Print(stdout, publicURL)
 	}

@@ -54,6 +54,9 @@ type Store interface {
 	TenantGet(ctx context.Context, orgID, id int64) (tenancy.Tenant, error)
 	// TenantGetByName matches the logical name case-insensitively, or the Key.
 	TenantGetByName(ctx context.Context, orgID int64, nameOrKey string) (tenancy.Tenant, error)
+	// TenantGetByID finds a tenant across the installation, for resolving a machine's
+	// tenant at the token endpoint. Everything user-facing uses TenantGet.
+	TenantGetByID(ctx context.Context, id int64) (tenancy.Tenant, error)
 	TenantList(ctx context.Context, orgID int64) ([]tenancy.Tenant, error)
 	TenantUpdate(ctx context.Context, orgID, id int64, fn func(tenancy.Tenant) (tenancy.Tenant, error)) (tenancy.Tenant, error)
 	TenantDelete(ctx context.Context, orgID, id int64) error
@@ -118,6 +121,20 @@ type Store interface {
 
 	// AccessGet gathers what tenancy.Access needs for one principal in one tenant.
 	AccessGet(ctx context.Context, tenantID int64, p tenancy.Principal, orgAdmin bool) (tenancy.Access, error)
+
+	// SigningKeyCreate stores a new signing key; SigningKeyList lists those not yet expired
+	// at now, newest first.
+	SigningKeyCreate(ctx context.Context, k SigningKey) error
+	SigningKeyList(ctx context.Context, now time.Time) ([]SigningKey, error)
+
+	// RevocationAdd records a revocation; RevocationListAfter lists those with an id above
+	// afterID that have not expired at now, in id order: what a node's deny-list polls.
+	RevocationAdd(ctx context.Context, r Revocation) (Revocation, error)
+	RevocationListAfter(ctx context.Context, afterID int64, now time.Time) ([]Revocation, error)
+
+	IdentityEventAdd(ctx context.Context, e IdentityEvent) error
+	// IdentityEventList lists an organization's events, newest first, at most limit.
+	IdentityEventList(ctx context.Context, orgID int64, limit int) ([]IdentityEvent, error)
 
 	QueueDefinitionCreate(ctx context.Context, p QueueDefinitionCreateParams) (tenancy.QueueDefinition, error)
 	QueueDefinitionGet(ctx context.Context, tenantID, id int64) (tenancy.QueueDefinition, error)

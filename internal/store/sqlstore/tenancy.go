@@ -119,6 +119,12 @@ func (s *DB) TenantGet(ctx context.Context, orgID, id int64) (tenancy.Tenant, er
 	return t, s.notFound(err, "tenant %d", id)
 }
 
+// TenantGetByID implements store.Store.
+func (s *DB) TenantGetByID(ctx context.Context, id int64) (tenancy.Tenant, error) {
+	t, err := scanTenant(s.r().QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1`, id))
+	return t, s.notFound(err, "tenant %d", id)
+}
+
 // TenantGetByName implements store.Store.
 func (s *DB) TenantGetByName(ctx context.Context, orgID int64, nameOrKey string) (tenancy.Tenant, error) {
 	t, err := scanTenant(s.r().QueryRowContext(ctx,
