@@ -6,6 +6,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/openorch/openorch/internal/store/sqlite"
 	"github.com/openorch/openorch/internal/store/sqlstore"
 	"github.com/openorch/openorch/internal/store/storetest"
 )
@@ -40,8 +41,8 @@ func TestMigrateRefusesNewerSchema(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "run a newer orch") {
 		t.Fatalf("Migrate with fewer migrations than applied: %v", err)
 	}
-	// Applying the same migrations again changes nothing.
-	if n, err := db.Migrate(ctx, []sqlstore.Migration{{Version: 1, Name: "tenancy", SQL: "SELECT broken"}}); err != nil || n != 0 {
-		t.Fatalf("re-applying an applied migration: n=%d err=%v", n, err)
+	// Applying the same migrations again runs none of them (their CREATE TABLEs would fail).
+	if n, err := sqlite.Migrate(ctx, db); err != nil || n != 0 {
+		t.Fatalf("re-applying the applied migrations: n=%d err=%v", n, err)
 	}
 }

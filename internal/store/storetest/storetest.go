@@ -60,6 +60,11 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Isolation", isolationTests()},
 		{"Tx", txTests()},
 		{"Meta", metaTests()},
+		{"Session", sessionTests()},
+		{"AuthCode", authCodeTests()},
+		{"RefreshToken", refreshTokenTests()},
+		{"DeviceCode", deviceCodeTests()},
+		{"PAT", patTests()},
 		{"Concurrent", concurrentTests()},
 	}
 	for _, g := range groups {
