@@ -13,7 +13,7 @@ import (
 // revocationStore is what the deny-list needs of the store.
 type revocationStore interface {
 	RevocationAdd(ctx context.Context, r store.Revocation) (store.Revocation, error)
-	RevocationListAfter(ctx context.Context, afterID int64, now time.Time) ([]store.Revocation, error)
+	RevocationListSince(ctx context.Context, since, now time.Time) ([]store.Revocation, error)
 }
 
 // DenyList is a node's in-memory copy of the revocations in the database, refreshed by
@@ -24,9 +24,9 @@ type DenyList struct {
 	now    func() time.Time
 	logger *slog.Logger
 
-	mu      sync.RWMutex
-	lastID  int64
-	entries map[string]store.Revocation // kind + "\x00" + value → the latest cut-off
+	mu          sync.RWMutex
+	lastRefresh time.Time                   // when the last successful refresh started
+	entries     map[string]store.Revocation // kind + "\x00" + value → the latest cut-off
 }
 
 // NewDenyList loads the current revocations.
@@ -59,28 +59,33 @@ func (d *DenyList) add(r store.Revocation) {
 	}
 }
 
-// Refresh reads the revocations added since the last refresh and drops expired ones.
+// refreshOverlap is how far back each refresh looks again before the previous one: a
+// revocation becomes visible when its transaction commits, which may be a while after the
+// time it records (and the clocks of nodes differ a little).
+const refreshOverlap = 30 * time.Second
+
+// Refresh reads the revocations made since shortly before the last refresh and drops the
+// expired ones. Reading a row twice is harmless.
 func (d *DenyList) Refresh(ctx context.Context) error {
+	start := d.now()
 	d.mu.RLock()
-	after := d.lastID
+	since := d.lastRefresh
 	d.mu.RUnlock()
-	rs, err := d.st.RevocationListAfter(ctx, after, d.now())
+	if !since.IsZero() {
+		since = since.Add(-refreshOverlap)
+	}
+	rs, err := d.st.RevocationListSince(ctx, since, start)
 	if err != nil {
 		return err
 	}
 	for _, r := range rs {
 		d.add(r)
 	}
-	now := d.now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, r := range rs {
-		if r.ID > d.lastID {
-			d.lastID = r.ID
-		}
-	}
+	d.lastRefresh = start
 	for k, r := range d.entries {
-		if r.ExpireAt.Before(now) {
+		if r.ExpireAt.Before(start) {
 			delete(d.entries, k)
 		}
 	}

@@ -113,7 +113,7 @@ func (k *Keys) ensureSigner(ctx context.Context, force bool) error {
 	return k.Reload(ctx)
 }
 
-// pickSigner returns the newest key of the configured algorithm that may still sign.
+// pickSigner returns the last created key of the configured algorithm that may still sign.
 func (k *Keys) pickSigner(keys []store.SigningKey) *store.SigningKey {
 	now := k.now()
 	for i := range keys { // newest first
@@ -226,11 +226,11 @@ func (k *Keys) sign(claims any) (string, error) {
 }
 
 // publicKey returns the verification key for kid; an unknown kid triggers one reload (a
-// node may have rotated), at most every 10 seconds.
+// node may have rotated), at most every 2 seconds.
 func (k *Keys) publicKey(ctx context.Context, kid string) (jose.JSONWebKey, bool) {
 	k.mu.RLock()
 	jwk, ok := k.public[kid]
-	recent := k.now().Sub(k.lastLoad) < 10*time.Second
+	recent := k.now().Sub(k.lastLoad) < 2*time.Second
 	k.mu.RUnlock()
 	if ok || recent {
 		return jwk, ok

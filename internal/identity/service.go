@@ -1,7 +1,6 @@
 package identity
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -14,15 +13,8 @@ import (
 	"github.com/openorch/openorch/internal/tenancy"
 )
 
-// serviceStore is what the identity endpoints need of the store.
-type serviceStore interface {
-	OrganizationGet(ctx context.Context, id int64) (tenancy.Organization, error)
-	OrganizationGetByName(ctx context.Context, nameOrKey string) (tenancy.Organization, error)
-	AppGetByClientID(ctx context.Context, clientID string) (tenancy.App, error)
-	MachineGetByClientID(ctx context.Context, clientID string) (tenancy.Machine, error)
-	TenantGetByID(ctx context.Context, id int64) (tenancy.Tenant, error)
-	IdentityEventAdd(ctx context.Context, e store.IdentityEvent) error
-}
+// serviceStore is what the identity endpoints need of the store: most of it.
+type serviceStore = store.Store
 
 // Options configure a Service.
 type Options struct {
@@ -47,6 +39,8 @@ type Service struct {
 	accessTTL time.Duration
 	// failed token requests, per client id and per client address
 	fails *failures
+	// failed sign-ins on the login page
+	accountFails, addressFails *failures
 }
 
 // New makes the identity service.
@@ -63,6 +57,8 @@ func New(o Options) *Service {
 		s.accessTTL = time.Hour
 	}
 	s.fails = newFailures(10, time.Minute, s.now)
+	s.accountFails = newFailures(loginFailuresPerAccount, loginWindow, s.now)
+	s.addressFails = newFailures(loginFailuresPerAddress, loginWindow, s.now)
 	return s
 }
 
@@ -78,6 +74,11 @@ func (s *Service) Mount(m Mux) {
 		m.HandleFunc("GET "+base+"/.well-known/openid-configuration/jwks", s.jwks)
 		m.HandleFunc("POST "+base+"/connect/token", s.token)
 		m.HandleFunc("OPTIONS "+base+"/connect/token", s.tokenPreflight)
+		m.HandleFunc("GET "+base+"/connect/authorize", s.authorize)
+		m.HandleFunc("POST "+base+"/account/login", s.login)
+		m.HandleFunc("POST "+base+"/connect/consent", s.consent)
+		m.HandleFunc("GET "+base+"/connect/endsession", s.endSession)
+		m.HandleFunc("POST "+base+"/connect/endsession", s.endSession)
 	}
 }
 
@@ -132,15 +133,19 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 		"issuer":                                iss,
 		"jwks_uri":                              iss + "/.well-known/openid-configuration/jwks",
 		"token_endpoint":                        iss + "/connect/token",
-		"grant_types_supported":                 []string{"client_credentials"},
-		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"authorization_endpoint":                iss + "/connect/authorize",
+		"end_session_endpoint":                  iss + "/connect/endsession",
+		"grant_types_supported":                 []string{"client_credentials", "authorization_code", "refresh_token"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
+		"code_challenge_methods_supported":      []string{"S256"},
 		"response_types_supported":              []string{"code"},
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{s.keys.Alg()},
-		"scopes_supported": []string{"OR.Administration", "OR.Assets", "OR.Audit", "OR.BackgroundTasks", "OR.Execution",
+		"scopes_supported": []string{"openid", "profile", "email", "offline_access", "OrchestratorApiUserAccess", "OR.Administration", "OR.Assets", "OR.Audit", "OR.BackgroundTasks", "OR.Execution",
 			"OR.Folders", "OR.Jobs", "OR.License", "OR.Machines", "OR.Monitoring", "OR.Queues", "OR.Robots", "OR.Settings",
 			"OR.Users", "OR.Webhooks"},
-		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sub_type", "client_id", "prt_id", "scope"},
+		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sub_type", "client_id", "prt_id", "scope",
+			"auth_time", "nonce", "email", "name", "preferred_username"},
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=300")

@@ -57,11 +57,15 @@ func (s *Service) tokenGrant(w http.ResponseWriter, r *http.Request) *oauthError
 	case "client_credentials":
 		return s.clientCredentials(w, r, iss, pathOrg)
 	case "":
-		return oauthErr("invalid_request", "grant_type is missing; use client_credentials with an app's client_id and client_secret")
-	case "authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code":
-		return oauthErr("unsupported_grant_type", "grant_type %s is not available on this server yet; client_credentials is", grant)
+		return oauthErr("invalid_request", "grant_type is missing: use client_credentials, authorization_code or refresh_token")
+	case "authorization_code":
+		return s.authorizationCode(w, r, iss)
+	case "refresh_token":
+		return s.refreshToken(w, r, iss)
+	case "urn:ietf:params:oauth:grant-type:device_code":
+		return oauthErr("unsupported_grant_type", "grant_type %s is not available on this server yet", grant)
 	default:
-		return oauthErr("unsupported_grant_type", "grant_type %q is unknown; this server supports client_credentials", grant)
+		return oauthErr("unsupported_grant_type", "grant_type %q is unknown; this server supports client_credentials, authorization_code and refresh_token", grant)
 	}
 }
 
@@ -132,16 +136,18 @@ func (s *Service) authenticateClient(r *http.Request, pathOrg *tenancy.Organizat
 	}
 	c, hash, oe := s.lookupClient(r, id)
 	if oe == nil {
+		// The organization is checked after the secret, so that only the client's owner
+		// learns which organization it belongs to. Built-in clients serve every one.
 		switch {
-		case pathOrg != nil && c.org.ID != pathOrg.ID:
-			oe = oauthErr("invalid_client", "client %s belongs to organization %s, not %s; use %s/%s/identity_/connect/token or /identity_/connect/token",
-				id, c.org.Name, pathOrg.Name, s.public, c.org.Name)
 		case hash == "":
 			oe = oauthErr("unauthorized_client", "%s is a public client (it has no secret) and cannot use client_credentials; public clients sign users in with authorization_code and PKCE", c.name)
 		case secretValue == "":
 			oe = oauthErr("invalid_client", "client_secret is missing for %s", c.name)
 		case !secret.TokenMatches(secretValue, hash):
 			oe = oauthErr("invalid_client", "client_secret is wrong for %s (if it was regenerated, use the new one)", c.name)
+		case pathOrg != nil && c.org.ID != 0 && c.org.ID != pathOrg.ID:
+			oe = oauthErr("invalid_client", "client %s belongs to organization %s, not %s; use %s/%s/identity_/connect/token or %s/identity_/connect/token",
+				id, c.org.Name, pathOrg.Name, s.public, c.org.Name, s.public)
 		}
 	}
 	if oe != nil {

@@ -122,19 +122,57 @@ type Store interface {
 	// AccessGet gathers what tenancy.Access needs for one principal in one tenant.
 	AccessGet(ctx context.Context, tenantID int64, p tenancy.Principal, orgAdmin bool) (tenancy.Access, error)
 
-	// SigningKeyCreate stores a new signing key; SigningKeyList lists those not yet expired
-	// at now, newest first.
+	// SigningKeyCreate stores a new signing key, after every existing one in creation order
+	// (call it under the "signing-keys" lock); SigningKeyList lists those not yet expired at
+	// now, the last created first.
 	SigningKeyCreate(ctx context.Context, k SigningKey) error
 	SigningKeyList(ctx context.Context, now time.Time) ([]SigningKey, error)
 
-	// RevocationAdd records a revocation; RevocationListAfter lists those with an id above
-	// afterID that have not expired at now, in id order: what a node's deny-list polls.
+	// RevocationAdd records a revocation; RevocationListSince lists those created at or after
+	// since that have not expired at now, in id order: what a node's deny-list polls (with
+	// an overlap, since a row may commit a while after it was created).
 	RevocationAdd(ctx context.Context, r Revocation) (Revocation, error)
-	RevocationListAfter(ctx context.Context, afterID int64, now time.Time) ([]Revocation, error)
+	RevocationListSince(ctx context.Context, since, now time.Time) ([]Revocation, error)
 
 	IdentityEventAdd(ctx context.Context, e IdentityEvent) error
 	// IdentityEventList lists an organization's events, newest first, at most limit.
 	IdentityEventList(ctx context.Context, orgID int64, limit int) ([]IdentityEvent, error)
+
+	// Sessions of the identity pages.
+	SessionCreate(ctx context.Context, s Session) error
+	// SessionGet finds an unexpired session (ErrNotFound otherwise).
+	SessionGet(ctx context.Context, idHash string, now time.Time) (Session, error)
+	SessionDelete(ctx context.Context, idHash string) error
+
+	AuthCodeCreate(ctx context.Context, c AuthCode) error
+	// AuthCodeUse marks the code used and returns it. When it was already used, it returns
+	// the code with its earlier UsedAt and ErrConflict (a replay); an unknown code is
+	// ErrNotFound. Expiry is the caller's to check.
+	AuthCodeUse(ctx context.Context, codeHash string, now time.Time) (AuthCode, error)
+
+	RefreshTokenCreate(ctx context.Context, t RefreshToken) error
+	RefreshTokenGet(ctx context.Context, tokenHash string) (RefreshToken, error)
+	// RefreshTokenUse marks a rotating token used, atomically: of two concurrent uses one
+	// wins and the other gets ErrConflict with the token as stored (UsedAt set). A revoked
+	// token also gets ErrConflict (RevokedAt set). Non-rotating tokens are returned unchanged.
+	RefreshTokenUse(ctx context.Context, tokenHash string, now time.Time) (RefreshToken, error)
+	// RefreshTokenRevokeFamily revokes every token of a family; RefreshTokenRevoke one token.
+	RefreshTokenRevokeFamily(ctx context.Context, family string, now time.Time) error
+	RefreshTokenRevoke(ctx context.Context, tokenHash string, now time.Time) error
+
+	DeviceCodeCreate(ctx context.Context, d DeviceCode) error
+	DeviceCodeGet(ctx context.Context, deviceHash string) (DeviceCode, error)
+	// DeviceCodeGetByUserCode matches the user code case-insensitively, ignoring '-'.
+	DeviceCodeGetByUserCode(ctx context.Context, userCode string) (DeviceCode, error)
+	DeviceCodeUpdate(ctx context.Context, deviceHash string, fn func(DeviceCode) (DeviceCode, error)) (DeviceCode, error)
+
+	PATCreate(ctx context.Context, p PAT) (PAT, error)
+	PATGetByHash(ctx context.Context, tokenHash string) (PAT, error)
+	// PATList lists a user's tokens, newest first, revoked ones included.
+	PATList(ctx context.Context, orgID, userID int64) ([]PAT, error)
+	// PATRevoke revokes one of the user's tokens; it returns the token as revoked.
+	PATRevoke(ctx context.Context, orgID, userID, id int64, now time.Time) (PAT, error)
+	PATTouch(ctx context.Context, id int64, now time.Time) error
 
 	QueueDefinitionCreate(ctx context.Context, p QueueDefinitionCreateParams) (tenancy.QueueDefinition, error)
 	QueueDefinitionGet(ctx context.Context, tenantID, id int64) (tenancy.QueueDefinition, error)

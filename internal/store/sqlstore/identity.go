@@ -12,8 +12,8 @@ import (
 // SigningKeyCreate implements store.Store.
 func (s *DB) SigningKeyCreate(ctx context.Context, k store.SigningKey) error {
 	_, err := s.w().ExecContext(ctx,
-		`INSERT INTO signing_keys (kid, alg, private_sealed, public_jwk, created_at, retire_at, expire_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		`INSERT INTO signing_keys (seq, kid, alg, private_sealed, public_jwk, created_at, retire_at, expire_at)
+		 SELECT COALESCE(MAX(seq), 0) + 1, $1, $2, $3, $4, $5, $6, $7 FROM signing_keys`,
 		k.KID, k.Alg, k.PrivateSealed, k.PublicJWK, s.t(k.CreatedAt), s.t(k.RetireAt), s.t(k.ExpireAt))
 	return s.classify(err, fmt.Sprintf("signing key %q exists", k.KID))
 }
@@ -22,7 +22,7 @@ func (s *DB) SigningKeyCreate(ctx context.Context, k store.SigningKey) error {
 func (s *DB) SigningKeyList(ctx context.Context, now time.Time) ([]store.SigningKey, error) {
 	rows, err := s.r().QueryContext(ctx,
 		`SELECT kid, alg, private_sealed, public_jwk, created_at, retire_at, expire_at FROM signing_keys
-		 WHERE expire_at > $1 ORDER BY created_at DESC, kid`, s.t(now))
+		 WHERE expire_at > $1 ORDER BY seq DESC`, s.t(now))
 	return collect(rows, err, func(r *sql.Rows) (store.SigningKey, error) {
 		var k store.SigningKey
 		err := r.Scan(&k.KID, &k.Alg, &k.PrivateSealed, &k.PublicJWK, dbTime{&k.CreatedAt}, dbTime{&k.RetireAt}, dbTime{&k.ExpireAt})
@@ -46,10 +46,10 @@ func (s *DB) RevocationAdd(ctx context.Context, r store.Revocation) (store.Revoc
 		r.Kind, r.Value, s.t(r.IssuedBefore), s.t(r.ExpireAt), s.t(s.timestamp())))
 }
 
-// RevocationListAfter implements store.Store.
-func (s *DB) RevocationListAfter(ctx context.Context, afterID int64, now time.Time) ([]store.Revocation, error) {
+// RevocationListSince implements store.Store.
+func (s *DB) RevocationListSince(ctx context.Context, since, now time.Time) ([]store.Revocation, error) {
 	rows, err := s.r().QueryContext(ctx,
-		`SELECT `+revocationColumns+` FROM revocations WHERE id > $1 AND expire_at > $2 ORDER BY id`, afterID, s.t(now))
+		`SELECT `+revocationColumns+` FROM revocations WHERE created_at >= $1 AND expire_at > $2 ORDER BY id`, s.t(since), s.t(now))
 	return collect(rows, err, func(r *sql.Rows) (store.Revocation, error) { return scanRevocation(r) })
 }
 

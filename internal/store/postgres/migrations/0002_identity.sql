@@ -3,6 +3,7 @@
 
 -- private_sealed is the private key sealed with the installation's secret key.
 CREATE TABLE signing_keys (
+  seq            bigint NOT NULL UNIQUE, -- creation order, whatever the nodes' clocks say
   kid            text PRIMARY KEY,
   alg            text NOT NULL,
   private_sealed bytea NOT NULL,

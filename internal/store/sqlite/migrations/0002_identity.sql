@@ -3,6 +3,7 @@
 
 -- private_sealed is the private key sealed with the installation's secret key.
 CREATE TABLE signing_keys (
+  seq            INTEGER NOT NULL UNIQUE, -- creation order, whatever the nodes' clocks say
   kid            TEXT PRIMARY KEY,
   alg            TEXT NOT NULL,
   private_sealed BLOB NOT NULL,

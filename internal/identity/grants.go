@@ -1,0 +1,257 @@
+package identity
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/openorch/openorch/internal/secret"
+	"github.com/openorch/openorch/internal/store"
+	"github.com/openorch/openorch/internal/tenancy"
+)
+
+// Lifetimes of user tokens under /identity_ (DESIGN §4).
+const (
+	userAccessTTL = time.Hour
+	refreshTTL    = 60 * 24 * time.Hour
+	refreshPrefix = "oo_rt_"
+	idTokenTTL    = time.Hour
+)
+
+// userTokenResponse adds what user flows return to the token response.
+type userTokenResponse struct {
+	tokenResponse
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+}
+
+// idClaims are the claims of an OpenID Connect id_token.
+type idClaims struct {
+	Issuer            string `json:"iss"`
+	Subject           string `json:"sub"`
+	Audience          string `json:"aud"`
+	Expiry            int64  `json:"exp"`
+	IssuedAt          int64  `json:"iat"`
+	AuthTime          int64  `json:"auth_time,omitempty"`
+	Nonce             string `json:"nonce,omitempty"`
+	Email             string `json:"email,omitempty"`
+	EmailVerified     bool   `json:"email_verified,omitempty"`
+	Name              string `json:"name,omitempty"`
+	PreferredUsername string `json:"preferred_username,omitempty"`
+	OrgKey            string `json:"prt_id"`
+}
+
+// userClient authenticates the client of a user flow: a confidential app must prove its
+// secret; a public one only names itself.
+func (s *Service) userClient(r *http.Request) (tenancy.App, *oauthError) {
+	id, secretValue, basic, oe := clientCredentialsOf(r)
+	if oe != nil {
+		return tenancy.App{}, oe
+	}
+	if id == "" {
+		return tenancy.App{}, oauthErr("invalid_request", "client_id is missing")
+	}
+	app, err := s.st.AppGetByClientID(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return tenancy.App{}, oauthErr("invalid_client", "client_id %q is not known on this server", id)
+	}
+	if err != nil {
+		return tenancy.App{}, s.internal(r, err)
+	}
+	if app.Confidential() {
+		var oe *oauthError
+		switch {
+		case secretValue == "":
+			oe = oauthErr("invalid_client", "client_secret is missing for app %s (a confidential client)", app.Name)
+		case !secret.TokenMatches(secretValue, app.SecretHash):
+			oe = oauthErr("invalid_client", "client_secret is wrong for app %s", app.Name)
+		}
+		if oe != nil {
+			oe.basicAuth = basic
+			s.event(r, app.OrgID, "token.refused", id, "", oe.Description)
+			return tenancy.App{}, oe
+		}
+	} else if secretValue != "" {
+		return tenancy.App{}, oauthErr("invalid_client", "app %s is a public client and has no secret; send client_secret empty or not at all", app.Name)
+	}
+	return app, nil
+}
+
+// authorizationCode serves grant_type=authorization_code.
+func (s *Service) authorizationCode(w http.ResponseWriter, r *http.Request, iss string) *oauthError {
+	app, oe := s.userClient(r)
+	if oe != nil {
+		return oe
+	}
+	ctx := r.Context()
+	raw := r.PostForm.Get("code")
+	if raw == "" {
+		return oauthErr("invalid_request", "code is missing")
+	}
+	now := s.now()
+	code, err := s.st.AuthCodeUse(ctx, secret.HashToken(raw), now)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return oauthErr("invalid_grant", "the authorization code is not known: it was mistyped, or it is from another server")
+	case errors.Is(err, store.ErrConflict):
+		// A replayed code: someone else may hold it. Everything issued from it goes.
+		s.revokeFamily(r, code.Family)
+		s.event(r, code.OrgID, "token.refused", app.ClientID, "", "authorization code replayed; its tokens were revoked")
+		return oauthErr("invalid_grant", "the authorization code was already used at %s; every token issued from it is now revoked",
+			code.UsedAt.UTC().Format(time.RFC3339))
+	case err != nil:
+		return s.internal(r, err)
+	}
+	switch {
+	case now.After(code.ExpiresAt):
+		return oauthErr("invalid_grant", "the authorization code expired at %s (codes live %s); start the sign-in again",
+			code.ExpiresAt.UTC().Format(time.RFC3339), authCodeTTL)
+	case code.ClientID != app.ClientID:
+		return oauthErr("invalid_grant", "the authorization code was issued to client %s, not %s", code.ClientID, app.ClientID)
+	case code.Issuer != iss:
+		return oauthErr("invalid_grant", "the authorization code was issued by %s; exchange it there", code.Issuer)
+	case code.RedirectURI != "" && r.PostForm.Get("redirect_uri") != code.RedirectURI:
+		return oauthErr("invalid_grant", "redirect_uri %q does not match the one sent to /authorize (%s)", r.PostForm.Get("redirect_uri"), code.RedirectURI)
+	}
+	verifier := r.PostForm.Get("code_verifier")
+	if code.CodeChallenge != "" {
+		if verifier == "" {
+			return oauthErr("invalid_grant", "code_verifier is missing: this code was requested with a code_challenge")
+		}
+		sum := sha256.Sum256([]byte(verifier))
+		if base64.RawURLEncoding.EncodeToString(sum[:]) != code.CodeChallenge {
+			return oauthErr("invalid_grant", "code_verifier does not match the code_challenge sent to /authorize")
+		}
+	} else if verifier != "" {
+		return oauthErr("invalid_grant", "code_verifier was sent but this code was requested without a code_challenge")
+	}
+	user, err := s.st.UserGet(ctx, code.OrgID, code.UserID)
+	if err != nil || user.Disabled {
+		return oauthErr("invalid_grant", "the user who signed in no longer exists or is disabled")
+	}
+	return s.issueUserTokens(w, r, iss, app, user, code.Scope, code.Family, code.Nonce, code.CreatedAt)
+}
+
+// refreshToken serves grant_type=refresh_token: each use returns a new refresh token and
+// retires the old; presenting a retired one revokes its whole family.
+func (s *Service) refreshToken(w http.ResponseWriter, r *http.Request, iss string) *oauthError {
+	app, oe := s.userClient(r)
+	if oe != nil {
+		return oe
+	}
+	ctx := r.Context()
+	raw := r.PostForm.Get("refresh_token")
+	if raw == "" {
+		return oauthErr("invalid_request", "refresh_token is missing")
+	}
+	now := s.now()
+	rt, err := s.st.RefreshTokenUse(ctx, secret.HashToken(raw), now)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return oauthErr("invalid_grant", "the refresh token is not known: it was mistyped, or it is from another server")
+	case errors.Is(err, store.ErrConflict) && rt.RevokedAt != nil:
+		return oauthErr("invalid_grant", "the refresh token was revoked at %s; sign in again", rt.RevokedAt.UTC().Format(time.RFC3339))
+	case errors.Is(err, store.ErrConflict):
+		s.revokeFamily(r, rt.Family)
+		s.event(r, rt.OrgID, "token.refused", app.ClientID, "", "refresh token reused; family revoked")
+		return oauthErr("invalid_grant", "the refresh token was already used at %s; its whole family is now revoked, sign in again",
+			rt.UsedAt.UTC().Format(time.RFC3339))
+	case err != nil:
+		return s.internal(r, err)
+	}
+	switch {
+	case rt.ExpiresAt != nil && now.After(*rt.ExpiresAt):
+		return oauthErr("invalid_grant", "the refresh token expired at %s; sign in again", rt.ExpiresAt.UTC().Format(time.RFC3339))
+	case rt.ClientID != app.ClientID:
+		return oauthErr("invalid_grant", "the refresh token was issued to client %s, not %s", rt.ClientID, app.ClientID)
+	case rt.Issuer != iss:
+		return oauthErr("invalid_grant", "the refresh token was issued by %s; refresh it there", rt.Issuer)
+	}
+	scope := rt.Scope
+	if asked := strings.Fields(r.PostForm.Get("scope")); len(asked) > 0 {
+		granted := strings.Fields(rt.Scope)
+		for _, sc := range asked {
+			if !slices.Contains(granted, sc) {
+				return oauthErr("invalid_scope", "scope %s was not granted to this refresh token (granted: %s)", sc, rt.Scope)
+			}
+		}
+		scope = strings.Join(asked, " ")
+	}
+	user, err := s.st.UserGet(ctx, rt.OrgID, rt.UserID)
+	if err != nil || user.Disabled {
+		return oauthErr("invalid_grant", "the user of this refresh token no longer exists or is disabled")
+	}
+	if !slices.Contains(strings.Fields(scope), "offline_access") {
+		scope += " offline_access" // a narrowed refresh keeps the grant's ability to refresh
+	}
+	return s.issueUserTokens(w, r, iss, app, user, scope, rt.Family, "", time.Time{})
+}
+
+// issueUserTokens answers a user flow: an access token, a refresh token when
+// offline_access was granted, and an id_token when openid was.
+func (s *Service) issueUserTokens(w http.ResponseWriter, r *http.Request, iss string, app tenancy.App, user tenancy.User,
+	scope, family, nonce string, authTime time.Time) *oauthError {
+	ctx := r.Context()
+	org, err := s.st.OrganizationGet(ctx, user.OrgID)
+	if err != nil {
+		return s.internal(r, err)
+	}
+	scopes := strings.Fields(scope)
+	access, _, err := s.keys.Issue(Claims{Issuer: iss, Subject: user.Key, SubType: SubUser, ClientID: app.ClientID,
+		OrgKey: org.Key, Scope: scope, Family: family}, userAccessTTL)
+	if err != nil {
+		return s.internal(r, err)
+	}
+	resp := userTokenResponse{tokenResponse: tokenResponse{AccessToken: access, ExpiresIn: int(userAccessTTL / time.Second),
+		TokenType: "Bearer", Scope: scope}}
+	now := s.now()
+	if slices.Contains(scopes, "offline_access") {
+		raw := secret.NewToken(refreshPrefix)
+		exp := now.Add(refreshTTL)
+		if err := s.st.RefreshTokenCreate(ctx, store.RefreshToken{TokenHash: secret.HashToken(raw), Family: family, OrgID: org.ID,
+			UserID: user.ID, ClientID: app.ClientID, Scope: scope, Issuer: iss, Rotates: true, CreatedAt: now, ExpiresAt: &exp}); err != nil {
+			return s.internal(r, err)
+		}
+		resp.RefreshToken = raw
+	}
+	if slices.Contains(scopes, "openid") {
+		c := idClaims{Issuer: iss, Subject: user.Key, Audience: app.ClientID, IssuedAt: now.Unix(), Expiry: now.Add(idTokenTTL).Unix(),
+			Nonce: nonce, OrgKey: org.Key}
+		if !authTime.IsZero() {
+			c.AuthTime = authTime.Unix()
+		}
+		if slices.Contains(scopes, "email") {
+			c.Email = user.Email
+		}
+		if slices.Contains(scopes, "profile") {
+			c.Name, c.PreferredUsername = user.Name, user.Email
+		}
+		if resp.IDToken, err = s.keys.sign(c); err != nil {
+			return s.internal(r, err)
+		}
+	}
+	writeTokenJSON(w, resp)
+	return nil
+}
+
+// revokeFamily revokes every refresh token of a family and denies its access tokens on
+// every node.
+func (s *Service) revokeFamily(r *http.Request, family string) {
+	if family == "" {
+		return
+	}
+	ctx := r.Context()
+	now := s.now()
+	if err := s.st.RefreshTokenRevokeFamily(ctx, family, now); err != nil {
+		s.internal(r, err)
+	}
+	if s.deny != nil {
+		if err := s.deny.Revoke(ctx, store.RevokeFamily, family, now.Add(userAccessTTL+time.Minute)); err != nil {
+			s.internal(r, err)
+		}
+	}
+}
