@@ -220,11 +220,7 @@ func (s *Service) continueAuthorize(w http.ResponseWriter, r *http.Request, iss 
 	}
 	sess, user, ok := s.currentSession(r)
 	if !ok || (org != nil && sess.OrgID != org.ID) {
-		d := pageData{Title: "Sign in", AskOrg: org == nil, ClientName: req.clientLabel()}
-		if org != nil {
-			d.OrgName = org.DisplayName
-		}
-		s.showLogin(w, r, iss, req, d, http.StatusOK)
+		s.showLogin(w, r, authorizeTarget(iss, req, org), pageData{}, http.StatusOK)
 		return
 	}
 	if req.app.OrgID != 0 && req.app.OrgID != sess.OrgID {

@@ -21,13 +21,34 @@ const (
 	loginWindow             = 15 * time.Minute
 )
 
-// showLogin renders the login page for a pending authorize request.
-func (s *Service) showLogin(w http.ResponseWriter, r *http.Request, iss string, req *authRequest, d pageData, status int) {
+// loginTarget is what a sign-in is for: a pending authorize request or a device code.
+type loginTarget struct {
+	iss         string
+	org         *tenancy.Organization // nil: the person names it on the page
+	clientID    string
+	clientLabel string
+	request     string // the authorize query, carried through the form
+	device      string // or the user code of a device sign-in
+	next        string // where the browser goes once signed in
+}
+
+func authorizeTarget(iss string, req *authRequest, org *tenancy.Organization) loginTarget {
+	q := req.query.Encode()
+	return loginTarget{iss: iss, org: org, clientID: req.app.ClientID, clientLabel: req.clientLabel(), request: q,
+		next: iss + "/connect/authorize?" + q}
+}
+
+// showLogin renders the login page for a target.
+func (s *Service) showLogin(w http.ResponseWriter, r *http.Request, t loginTarget, d pageData, status int) {
 	d.Title = "Sign in"
-	d.Action = iss + "/account/login"
+	d.Action = t.iss + "/account/login"
 	d.CSRF = s.csrfToken(w, r)
-	d.Request = req.query.Encode()
-	d.ClientName = req.clientLabel()
+	d.Request, d.Device = t.request, t.device
+	d.ClientName = t.clientLabel
+	d.AskOrg = t.org == nil
+	if t.org != nil {
+		d.OrgName = t.org.DisplayName
+	}
 	s.render(w, r, status, "login.html", d)
 }
 
@@ -91,41 +112,71 @@ func (s *Service) formPost(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// loginTargetOf reads what a posted login form is for.
+func (s *Service) loginTargetOf(w http.ResponseWriter, r *http.Request) (loginTarget, bool) {
+	if userCode := r.PostForm.Get("device"); userCode != "" {
+		iss, pathOrg, oe := s.issuer(r)
+		if oe != nil {
+			s.renderMessage(w, r, oe.status, "Sign-in failed", oe.Description, "")
+			return loginTarget{}, false
+		}
+		dc, app, problem := s.findDevice(r, userCode)
+		if problem != "" {
+			s.renderMessage(w, r, http.StatusOK, "Device sign-in", problem, "")
+			return loginTarget{}, false
+		}
+		t := loginTarget{iss: iss, org: pathOrg, clientID: app.ClientID, clientLabel: app.Name, device: dc.UserCode,
+			next: iss + "/device?user_code=" + url.QueryEscape(dc.UserCode)}
+		if t.org == nil && app.OrgID != 0 {
+			o, err := s.st.OrganizationGet(r.Context(), app.OrgID)
+			if err != nil {
+				s.renderMessage(w, r, http.StatusInternalServerError, "Sign-in failed", s.internal(r, err).Description, "")
+				return loginTarget{}, false
+			}
+			t.org = &o
+		}
+		return t, true
+	}
+	iss, req, ok := s.reparse(w, r)
+	if !ok {
+		return loginTarget{}, false
+	}
+	org, oe := s.requestOrg(r.Context(), req)
+	if oe != nil {
+		redirectError(w, r, req, oe)
+		return loginTarget{}, false
+	}
+	return authorizeTarget(iss, req, org), true
+}
+
 // login serves POST …/account/login.
 func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 	if !s.formPost(w, r) {
 		return
 	}
-	iss, req, ok := s.reparse(w, r)
+	t, ok := s.loginTargetOf(w, r)
 	if !ok {
 		return
 	}
 	ctx := r.Context()
 	email := strings.TrimSpace(r.PostForm.Get("email"))
 	d := pageData{Email: email, Org: r.PostForm.Get("org")}
-	org, oe := s.requestOrg(ctx, req)
-	if oe != nil {
-		redirectError(w, r, req, oe)
-		return
-	}
+	org := t.org
 	if org == nil {
-		d.AskOrg = true
 		o, err := s.st.OrganizationGetByName(ctx, strings.TrimSpace(d.Org))
 		if err != nil {
 			d.Error = fmt.Sprintf("There is no organization %q on this server. Use its logical name, the first segment of its URLs.", d.Org)
-			s.showLogin(w, r, iss, req, d, http.StatusOK)
+			s.showLogin(w, r, t, d, http.StatusOK)
 			return
 		}
 		org = &o
-	} else {
-		d.OrgName = org.DisplayName
 	}
 	ip := server.ClientIP(r).String()
 	account := fmt.Sprintf("%d\x00%s", org.ID, strings.ToLower(email))
 	if wait := max(s.accountFails.blocked(account), s.addressFails.blocked(ip)); wait > 0 {
 		d.Error = fmt.Sprintf("Too many failed sign-ins for this account or from your address. Try again in %d minutes.", int(wait.Minutes())+1)
-		s.event(r, org.ID, "signin.blocked", req.app.ClientID, email, "too many failed sign-ins")
-		s.showLogin(w, r, iss, req, d, http.StatusTooManyRequests)
+		s.event(r, org.ID, "signin.blocked", t.clientID, email, "too many failed sign-ins")
+		s.showLogin(w, r, t, d, http.StatusTooManyRequests)
 		return
 	}
 	u, err := s.st.UserGetByEmail(ctx, org.ID, email)
@@ -148,9 +199,9 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 		case u.PasswordHash == "":
 			reason = "user has no password"
 		}
-		s.event(r, org.ID, "signin.failed", req.app.ClientID, email, reason)
+		s.event(r, org.ID, "signin.failed", t.clientID, email, reason)
 		d.Error = "The email or password is not right for organization " + org.Name + "."
-		s.showLogin(w, r, iss, req, d, http.StatusOK)
+		s.showLogin(w, r, t, d, http.StatusOK)
 		return
 	}
 	token := secret.NewToken("oo_ss_")
@@ -161,9 +212,9 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.setCookie(w, sessionCookie, token, sessionTTL)
-	s.event(r, org.ID, "signin", req.app.ClientID, u.Key, "")
-	// Back to /connect/authorize with the original request: it now finds the session.
-	http.Redirect(w, r, iss+"/connect/authorize?"+req.query.Encode(), http.StatusSeeOther)
+	s.event(r, org.ID, "signin", t.clientID, u.Key, "")
+	// Back to where the sign-in started: it now finds the session.
+	http.Redirect(w, r, t.next, http.StatusSeeOther)
 }
 
 // consent serves POST …/connect/consent.

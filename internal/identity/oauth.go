@@ -45,11 +45,14 @@ func writeOAuthError(w http.ResponseWriter, e *oauthError) {
 }
 
 // writeTokenJSON writes a successful token response (never cached).
-func writeTokenJSON(w http.ResponseWriter, v any) {
+func writeTokenJSON(w http.ResponseWriter, v any) { writeJSONStatus(w, http.StatusOK, v) }
+
+// writeJSONStatus writes v as JSON that no cache may keep.
+func writeJSONStatus(w http.ResponseWriter, status int, v any) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }

@@ -40,6 +40,9 @@ type pageData struct {
 	ClientName string
 	UserEmail  string
 	Scopes     []string
+	Device     string // on the login page: the user code to return to after signing in
+	UserCode   string
+	Confirm    bool
 }
 
 // render writes a page. Pages are never cached and never framed.

@@ -33,6 +33,7 @@ type Service struct {
 	st        serviceStore
 	keys      *Keys
 	deny      *DenyList
+	verifier  *Verifier
 	public    string
 	logger    *slog.Logger
 	now       func() time.Time
@@ -56,6 +57,7 @@ func New(o Options) *Service {
 	if s.accessTTL <= 0 {
 		s.accessTTL = time.Hour
 	}
+	s.verifier = NewVerifier(s.keys, s.deny, s.public)
 	s.fails = newFailures(10, time.Minute, s.now)
 	s.accountFails = newFailures(loginFailuresPerAccount, loginWindow, s.now)
 	s.addressFails = newFailures(loginFailuresPerAddress, loginWindow, s.now)
@@ -79,6 +81,8 @@ func (s *Service) Mount(m Mux) {
 		m.HandleFunc("POST "+base+"/connect/consent", s.consent)
 		m.HandleFunc("GET "+base+"/connect/endsession", s.endSession)
 		m.HandleFunc("POST "+base+"/connect/endsession", s.endSession)
+		s.mountDevice(m, base)
+		s.mountTokenAdmin(m, base)
 	}
 }
 
@@ -135,7 +139,11 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 		"token_endpoint":                        iss + "/connect/token",
 		"authorization_endpoint":                iss + "/connect/authorize",
 		"end_session_endpoint":                  iss + "/connect/endsession",
-		"grant_types_supported":                 []string{"client_credentials", "authorization_code", "refresh_token"},
+		"device_authorization_endpoint":         iss + "/connect/deviceauthorization",
+		"revocation_endpoint":                   iss + "/connect/revocation",
+		"introspection_endpoint":                iss + "/connect/introspect",
+		"userinfo_endpoint":                     iss + "/connect/userinfo",
+		"grant_types_supported":                 []string{"client_credentials", "authorization_code", "refresh_token", deviceGrantType},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post", "none"},
 		"code_challenge_methods_supported":      []string{"S256"},
 		"response_types_supported":              []string{"code"},

@@ -62,10 +62,10 @@ func (s *Service) tokenGrant(w http.ResponseWriter, r *http.Request) *oauthError
 		return s.authorizationCode(w, r, iss)
 	case "refresh_token":
 		return s.refreshToken(w, r, iss)
-	case "urn:ietf:params:oauth:grant-type:device_code":
-		return oauthErr("unsupported_grant_type", "grant_type %s is not available on this server yet", grant)
+	case deviceGrantType:
+		return s.deviceCodeGrant(w, r, iss)
 	default:
-		return oauthErr("unsupported_grant_type", "grant_type %q is unknown; this server supports client_credentials, authorization_code and refresh_token", grant)
+		return oauthErr("unsupported_grant_type", "grant_type %q is unknown; this server supports client_credentials, authorization_code, refresh_token and %s", grant, deviceGrantType)
 	}
 }
 

@@ -78,6 +78,8 @@ type Store interface {
 	UserCreate(ctx context.Context, p UserCreateParams) (tenancy.User, error)
 	UserGet(ctx context.Context, orgID, id int64) (tenancy.User, error)
 	UserGetByEmail(ctx context.Context, orgID int64, email string) (tenancy.User, error)
+	// UserGetByKey finds a user by Key (the sub of the user's tokens).
+	UserGetByKey(ctx context.Context, orgID int64, key string) (tenancy.User, error)
 	UserList(ctx context.Context, orgID int64) ([]tenancy.User, error)
 	UserUpdate(ctx context.Context, orgID, id int64, fn func(tenancy.User) (tenancy.User, error)) (tenancy.User, error)
 	UserDelete(ctx context.Context, orgID, id int64) error

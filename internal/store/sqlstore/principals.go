@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/openorch/openorch/internal/store"
 	"github.com/openorch/openorch/internal/tenancy"
@@ -46,6 +47,13 @@ func (s *DB) UserGetByEmail(ctx context.Context, orgID int64, email string) (ten
 	u, err := scanUser(s.r().QueryRowContext(ctx,
 		`SELECT `+userColumns+` FROM users WHERE org_id = $1 AND email_norm = $2`, orgID, norm(email)))
 	return u, s.notFound(err, "user %q", email)
+}
+
+// UserGetByKey implements store.Store.
+func (s *DB) UserGetByKey(ctx context.Context, orgID int64, key string) (tenancy.User, error) {
+	u, err := scanUser(s.r().QueryRowContext(ctx,
+		`SELECT `+userColumns+` FROM users WHERE org_id = $1 AND key = $2`, orgID, strings.ToLower(key)))
+	return u, s.notFound(err, "user with key %q", key)
 }
 
 // UserList implements store.Store.
