@@ -101,7 +101,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return usageError{err.Error()}
 	}
 	srv := server.New(server.Options{Logger: logger, DB: db, TrustedProxies: prefixes, Version: Version})
-	keys, err := identity.NewKeys(ctx, db, key, identity.KeysOptions{})
+	keys, err := identity.NewKeys(ctx, db, key, identity.KeysOptions{Alg: s.TokenSigningAlg})
 	if err != nil {
 		return err
 	}

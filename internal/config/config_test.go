@@ -832,3 +832,23 @@ func TestParseDesignExample(t *testing.T) {
 	expect(t, "FilePath", cfg.FilePath, "testdata/design.yaml")
 	expect(t, "File", cfg.File, want)
 }
+
+func TestTokenSigningAlg(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load(nil, func(string) string { return "" })
+	if err != nil || cfg.Server.TokenSigningAlg != "ES256" {
+		t.Fatalf("default: %q, %v", cfg.Server.TokenSigningAlg, err)
+	}
+	cfg, err = Load([]string{"--token-signing-alg", "rs256"}, nil)
+	if err != nil || cfg.Server.TokenSigningAlg != "RS256" {
+		t.Fatalf("flag: %q, %v", cfg.Server.TokenSigningAlg, err)
+	}
+	if _, err := Load(nil, func(k string) string {
+		if k == "ORCH_TOKEN_SIGNING_ALG" {
+			return "HS256"
+		}
+		return ""
+	}); err == nil || !strings.Contains(err.Error(), "ORCH_TOKEN_SIGNING_ALG") || !strings.Contains(err.Error(), "ES256 or RS256") {
+		t.Fatalf("HS256: %v", err)
+	}
+}

@@ -48,6 +48,8 @@ var settings = []setting{
 		"silence after which a robot counts as unresponsive; longer than the heartbeat interval"},
 	{"log-format", "ORCH_LOG_FORMAT", "logFormat", "text", "text|json",
 		"log format"},
+	{"token-signing-alg", "ORCH_TOKEN_SIGNING_ALG", "tokenSigningAlg", "ES256", "ES256|RS256",
+		"algorithm of new token signing keys (RS256 is what UiPath's cloud uses)"},
 	{"log-level", "ORCH_LOG_LEVEL", "logLevel", "info", "LEVEL",
 		"debug, info, warn or error"},
 }
@@ -165,15 +167,16 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	}
 
 	srv := Server{
-		Listen:         res["listen"].value,
-		PublicURL:      strings.TrimRight(res["public-url"].value, "/"),
-		DataDir:        res["data-dir"].value,
-		DatabaseURL:    res["database-url"].value,
-		TLSCert:        res["tls-cert"].value,
-		TLSKey:         res["tls-key"].value,
-		TrustedProxies: splitList(res["trusted-proxies"].value),
-		LogFormat:      strings.ToLower(res["log-format"].value),
-		LogLevel:       strings.ToLower(res["log-level"].value),
+		Listen:          res["listen"].value,
+		PublicURL:       strings.TrimRight(res["public-url"].value, "/"),
+		DataDir:         res["data-dir"].value,
+		DatabaseURL:     res["database-url"].value,
+		TLSCert:         res["tls-cert"].value,
+		TLSKey:          res["tls-key"].value,
+		TrustedProxies:  splitList(res["trusted-proxies"].value),
+		LogFormat:       strings.ToLower(res["log-format"].value),
+		LogLevel:        strings.ToLower(res["log-level"].value),
+		TokenSigningAlg: strings.ToUpper(res["token-signing-alg"].value),
 	}
 	if key := res["secret-key-file"]; key.src.kind == fromEnv {
 		srv.SecretKey = key.value
@@ -268,6 +271,8 @@ func fileServerValue(fs FileServer, key string) string {
 		return fs.LogFormat
 	case "logLevel":
 		return fs.LogLevel
+	case "tokenSigningAlg":
+		return fs.TokenSigningAlg
 	}
 	panic("config: no server file key " + key)
 }

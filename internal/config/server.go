@@ -90,6 +90,12 @@ func checkValue(name, v string) error {
 		default:
 			return fmt.Errorf("must be text or json, got %q", v)
 		}
+	case "token-signing-alg":
+		switch strings.ToUpper(v) {
+		case "ES256", "RS256":
+		default:
+			return fmt.Errorf("must be ES256 or RS256, got %q", v)
+		}
 	case "log-level":
 		switch strings.ToLower(v) {
 		case "debug", "info", "warn", "error":

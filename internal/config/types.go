@@ -34,6 +34,7 @@ type Server struct {
 	RobotUnresponsiveAfter time.Duration
 	LogFormat              string // text | json
 	LogLevel               string // debug | info | warn | error
+	TokenSigningAlg        string // ES256 | RS256: the algorithm of new signing keys
 }
 
 // Postgres reports whether the settings select the PostgreSQL engine.
@@ -59,6 +60,7 @@ type FileServer struct {
 	RobotUnresponsiveAfter string   `yaml:"robotUnresponsiveAfter"`
 	LogFormat              string   `yaml:"logFormat"`
 	LogLevel               string   `yaml:"logLevel"`
+	TokenSigningAlg        string   `yaml:"tokenSigningAlg"`
 }
 
 type OrganizationSpec struct {
