@@ -37,6 +37,7 @@ Usage:
   orch serve [flags]     run the server (orch serve --help lists the flags)
   orch serve --demo      run the server; on an empty database create the demo set first
   orch migrate [flags]   apply database migrations and exit
+  orch keys rotate       make a new token signing key sign from now on
   orch version           print version, commit and Go version
 `
 
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, rest, getenv, stdout, stderr)
+	case "keys":
+		return keys(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		return version(stdout)
 	case "help", "-h", "--help":

@@ -174,3 +174,26 @@ func TestMigrateCommand(t *testing.T) {
 		t.Errorf("no database file: %v", err)
 	}
 }
+
+func TestKeysRotateCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"keys", "rotate", "--data-dir", dir}, env(nil), &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	first := out.String()
+	out.Reset()
+	if err := run(context.Background(), []string{"keys", "rotate", "--data-dir", dir}, env(nil), &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	// "token signing key rotated: NEW now signs (ES256); OLD keeps verifying …": the second
+	// rotation retires the key the first one made.
+	newKID := strings.Fields(strings.TrimPrefix(first, "token signing key rotated: "))[0]
+	if !strings.Contains(out.String(), newKID+" keeps verifying") || strings.Contains(out.String(), "rotated: "+newKID) {
+		t.Errorf("first: %q\nsecond: %q", first, out.String())
+	}
+	if err := run(context.Background(), []string{"keys"}, env(nil), &out, &out); err == nil {
+		t.Error("orch keys without rotate: no error")
+	}
+}

@@ -41,6 +41,7 @@ func TestLoadDefaults(t *testing.T) {
 		RobotUnresponsiveAfter: 2 * time.Minute,
 		LogFormat:              "text",
 		LogLevel:               "info",
+		TokenSigningAlg:        "ES256",
 	}
 	if !reflect.DeepEqual(cfg.Server, want) {
 		t.Errorf("Server = %+v, want %+v", cfg.Server, want)

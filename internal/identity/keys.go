@@ -251,6 +251,13 @@ func (k *Keys) JWKS() []byte {
 	return k.jwks
 }
 
+// SigningKID is the kid of the key that signs now.
+func (k *Keys) SigningKID() string {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return k.signerKID
+}
+
 // Alg is the algorithm new tokens are signed with.
 func (k *Keys) Alg() string { return string(k.alg) }
 

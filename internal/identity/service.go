@@ -42,6 +42,8 @@ type Service struct {
 	fails *failures
 	// failed sign-ins on the login page
 	accountFails, addressFails *failures
+	// pats is this node's state of PAT verification (last touches, cached organizations)
+	pats patState
 }
 
 // New makes the identity service.
@@ -84,6 +86,7 @@ func (s *Service) Mount(m Mux) {
 		s.mountDevice(m, base)
 		s.mountTokenAdmin(m, base)
 	}
+	s.mountAdmin(m)
 }
 
 // issuer returns the identity base the request came to, which is the issuer of what it

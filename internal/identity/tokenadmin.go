@@ -111,7 +111,7 @@ func (s *Service) introspect(w http.ResponseWriter, r *http.Request) {
 		writeTokenJSON(w, out)
 		return
 	}
-	c, err := s.verifier.Verify(ctx, raw)
+	c, err := s.VerifyBearer(ctx, raw)
 	if err != nil {
 		writeTokenJSON(w, inactive)
 		return
@@ -133,7 +133,7 @@ func (s *Service) userinfo(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusUnauthorized, "invalid_token", "send the access token as Authorization: Bearer <token>")
 		return
 	}
-	c, err := s.verifier.Verify(r.Context(), strings.TrimSpace(raw))
+	c, err := s.VerifyBearer(r.Context(), strings.TrimSpace(raw))
 	if err != nil {
 		fail(http.StatusUnauthorized, "invalid_token", err.Error())
 		return
