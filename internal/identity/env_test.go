@@ -68,6 +68,9 @@ type envOptions struct {
 	clock *clock                       // nil: the real clock
 	alg   string                       // KeysOptions.Alg
 	store func(testing.TB) store.Store // nil: a fresh SQLite store
+	// publicURL is the public URL the service is told (e.g. an https one, to see Secure
+	// cookies); requests still go to the httptest URL. "": the httptest URL.
+	publicURL string
 }
 
 // testEnv is a running identity service over a real store, mounted on the real HTTP
@@ -79,7 +82,8 @@ type testEnv struct {
 	deny       *identity.DenyList
 	verifier   *identity.Verifier
 	srv        *httptest.Server
-	base       string // the public URL, also the httptest URL
+	base       string // the httptest URL, where requests go
+	public     string // the public URL the service knows: base unless envOptions.publicURL
 	now        func() time.Time
 	org, org2  tenancy.Organization
 	tenant     tenancy.Tenant
@@ -90,6 +94,15 @@ type testEnv struct {
 	publicApp  tenancy.App
 	machine    tenancy.Machine
 	machineSec string
+
+	// People who sign in on the login page, all with password userPassword: alice and bob
+	// in acme, carol in globex.
+	alice, bob, carol tenancy.User
+	// dashApp is a confidential acme app for user sign-ins with a loopback redirect URI
+	// (dashRedirect) and the user scope OR.Jobs; webApp is a confidential acme app with an
+	// https redirect URI (webRedirect), also its post-logout redirect.
+	dashApp, webApp tenancy.App
+	dashSec, webSec string
 
 	// chunked records, per X-Test-Request header, whether the server saw a chunked body.
 	chunked sync.Map
@@ -122,12 +135,16 @@ func newTestEnv(t testing.TB, opts envOptions) *testEnv {
 	// The public URL is the httptest URL: take the listener's address before serving.
 	ts := httptest.NewUnstartedServer(nil)
 	e.base = "http://" + ts.Listener.Addr().String()
+	e.public = e.base
+	if opts.publicURL != "" {
+		e.public = strings.TrimRight(opts.publicURL, "/")
+	}
 	srv := server.New(server.Options{
 		// Loopback is a trusted proxy, so that tests can pose as other client addresses
 		// with X-Forwarded-For.
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 	})
-	identity.New(identity.Options{Store: e.st, Keys: e.keys, Deny: e.deny, PublicURL: e.base + "/", Now: e.now}).Mount(srv)
+	identity.New(identity.Options{Store: e.st, Keys: e.keys, Deny: e.deny, PublicURL: e.public + "/", Now: e.now}).Mount(srv)
 	ts.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if id := r.Header.Get("X-Test-Request"); id != "" {
 			e.chunked.Store(id, len(r.TransferEncoding) > 0 && r.TransferEncoding[0] == "chunked" && r.ContentLength == -1)
@@ -140,7 +157,7 @@ func newTestEnv(t testing.TB, opts envOptions) *testEnv {
 		t.Fatalf("httptest URL %s, expected %s", ts.URL, e.base)
 	}
 	e.srv = ts
-	e.verifier = identity.NewVerifier(e.keys, e.deny, e.base)
+	e.verifier = identity.NewVerifier(e.keys, e.deny, e.public)
 
 	// The organizations and their clients.
 	if e.org, err = e.st.OrganizationCreate(ctx, store.OrganizationCreateParams{Name: orgName, DisplayName: "Acme"}); err != nil {
@@ -171,8 +188,55 @@ func newTestEnv(t testing.TB, opts envOptions) *testEnv {
 		SecretHash: secret.HashToken(e.machineSec), Slots: 1}); err != nil {
 		t.Fatal(err)
 	}
+
+	// The people and the apps they sign in to.
+	pw := userPasswordHash(t)
+	for _, u := range []struct {
+		to          *tenancy.User
+		org         int64
+		email, name string
+	}{{&e.alice, e.org.ID, aliceEmail, "Alice Archer"}, {&e.bob, e.org.ID, bobEmail, "Bob Baker"}, {&e.carol, e.org2.ID, carolEmail, "Carol Cole"}} {
+		if *u.to, err = e.st.UserCreate(ctx, store.UserCreateParams{OrgID: u.org, Email: u.email, Name: u.name, PasswordHash: pw}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.dashSec = secret.NewToken("oo_cs_")
+	if e.dashApp, err = e.st.AppCreate(ctx, store.AppCreateParams{OrgID: e.org.ID, Name: "dashboard", ClientID: dashAppID,
+		SecretHash: secret.HashToken(e.dashSec), UserScopes: []string{"OR.Jobs"}, RedirectURIs: []string{dashRedirect}}); err != nil {
+		t.Fatal(err)
+	}
+	e.webSec = secret.NewToken("oo_cs_")
+	if e.webApp, err = e.st.AppCreate(ctx, store.AppCreateParams{OrgID: e.org.ID, Name: "portal", ClientID: webAppID,
+		SecretHash: secret.HashToken(e.webSec), UserScopes: []string{"OR.Jobs", "OR.Queues.Read"}, RedirectURIs: []string{webRedirect}}); err != nil {
+		t.Fatal(err)
+	}
 	return e
 }
+
+// The people and user-flow apps of every environment.
+const (
+	aliceEmail   = "alice@acme.test"
+	bobEmail     = "bob@acme.test"
+	carolEmail   = "carol@globex.test"
+	userPassword = "correct horse battery staple"
+	dashAppID    = "acme-dashboard"
+	dashRedirect = "http://localhost:5173/callback"
+	webAppID     = "acme-portal"
+	webRedirect  = "https://portal.acme.example/callback"
+)
+
+// userPasswordHash hashes userPassword once for the whole package: the hash is slow.
+var userPasswordHash = func() func(testing.TB) string {
+	once := sync.OnceValues(func() (string, error) { return secret.HashPassword(userPassword) })
+	return func(t testing.TB) string {
+		t.Helper()
+		h, err := once()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+}()
 
 // tokenURL is the token endpoint under /identity_ (org "") or /{org}/identity_.
 func (e *testEnv) tokenURL(org string) string { return e.identityBase(org) + "/connect/token" }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/openorch/openorch/internal/secret"
+	"github.com/openorch/openorch/internal/server"
 	"github.com/openorch/openorch/internal/store"
 	"github.com/openorch/openorch/internal/tenancy"
 )
@@ -55,8 +56,13 @@ func (s *Service) userClient(r *http.Request) (tenancy.App, *oauthError) {
 	if id == "" {
 		return tenancy.App{}, oauthErr("invalid_request", "client_id is missing")
 	}
+	ip := server.ClientIP(r)
+	if oe := s.blockedErr(id, ip); oe != nil {
+		return tenancy.App{}, oe
+	}
 	app, err := s.st.AppGetByClientID(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
+		s.failed(id, ip)
 		return tenancy.App{}, oauthErr("invalid_client", "client_id %q is not known on this server", id)
 	}
 	if err != nil {
@@ -72,6 +78,7 @@ func (s *Service) userClient(r *http.Request) (tenancy.App, *oauthError) {
 		}
 		if oe != nil {
 			oe.basicAuth = basic
+			s.failed(id, ip)
 			s.event(r, app.OrgID, "token.refused", id, "", oe.Description)
 			return tenancy.App{}, oe
 		}
@@ -137,8 +144,11 @@ func (s *Service) authorizationCode(w http.ResponseWriter, r *http.Request, iss 
 }
 
 // refreshToken serves grant_type=refresh_token: each use returns a new refresh token and
-// retires the old; presenting a retired one revokes its whole family.
-func (s *Service) refreshToken(w http.ResponseWriter, r *http.Request, iss string) *oauthError {
+// retires the old; presenting a retired one revokes its whole family. A refresh token works
+// at /identity_ and at its organization's endpoint (the TypeScript SDK refreshes there).
+// Everything that can refuse the request is checked before the token is spent, so a
+// refused refresh leaves the token usable.
+func (s *Service) refreshToken(w http.ResponseWriter, r *http.Request, iss string, pathOrg *tenancy.Organization) *oauthError {
 	app, oe := s.userClient(r)
 	if oe != nil {
 		return oe
@@ -148,28 +158,22 @@ func (s *Service) refreshToken(w http.ResponseWriter, r *http.Request, iss strin
 	if raw == "" {
 		return oauthErr("invalid_request", "refresh_token is missing")
 	}
+	hash := secret.HashToken(raw)
 	now := s.now()
-	rt, err := s.st.RefreshTokenUse(ctx, secret.HashToken(raw), now)
+	rt, err := s.st.RefreshTokenGet(ctx, hash)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return oauthErr("invalid_grant", "the refresh token is not known: it was mistyped, or it is from another server")
-	case errors.Is(err, store.ErrConflict) && rt.RevokedAt != nil:
-		return oauthErr("invalid_grant", "the refresh token was revoked at %s; sign in again", rt.RevokedAt.UTC().Format(time.RFC3339))
-	case errors.Is(err, store.ErrConflict):
-		s.revokeFamily(r, rt.Family)
-		s.event(r, rt.OrgID, "token.refused", app.ClientID, "", "refresh token reused; family revoked")
-		return oauthErr("invalid_grant", "the refresh token was already used at %s; its whole family is now revoked, sign in again",
-			rt.UsedAt.UTC().Format(time.RFC3339))
 	case err != nil:
 		return s.internal(r, err)
-	}
-	switch {
-	case rt.ExpiresAt != nil && now.After(*rt.ExpiresAt):
-		return oauthErr("invalid_grant", "the refresh token expired at %s; sign in again", rt.ExpiresAt.UTC().Format(time.RFC3339))
+	case rt.RevokedAt != nil:
+		return oauthErr("invalid_grant", "the refresh token was revoked at %s; sign in again", rt.RevokedAt.UTC().Format(time.RFC3339))
 	case rt.ClientID != app.ClientID:
 		return oauthErr("invalid_grant", "the refresh token was issued to client %s, not %s", rt.ClientID, app.ClientID)
-	case rt.Issuer != iss:
-		return oauthErr("invalid_grant", "the refresh token was issued by %s; refresh it there", rt.Issuer)
+	case pathOrg != nil && rt.OrgID != pathOrg.ID:
+		return oauthErr("invalid_grant", "the refresh token belongs to another organization than %s; refresh it at /identity_/connect/token or its own organization's endpoint", pathOrg.Name)
+	case rt.ExpiresAt != nil && now.After(*rt.ExpiresAt):
+		return oauthErr("invalid_grant", "the refresh token expired at %s; sign in again", rt.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	scope := rt.Scope
 	if asked := strings.Fields(r.PostForm.Get("scope")); len(asked) > 0 {
@@ -180,13 +184,26 @@ func (s *Service) refreshToken(w http.ResponseWriter, r *http.Request, iss strin
 			}
 		}
 		scope = strings.Join(asked, " ")
+		if !slices.Contains(asked, "offline_access") {
+			scope += " offline_access" // a narrowed refresh keeps the grant's ability to refresh
+		}
 	}
 	user, err := s.st.UserGet(ctx, rt.OrgID, rt.UserID)
 	if err != nil || user.Disabled {
 		return oauthErr("invalid_grant", "the user of this refresh token no longer exists or is disabled")
 	}
-	if !slices.Contains(strings.Fields(scope), "offline_access") {
-		scope += " offline_access" // a narrowed refresh keeps the grant's ability to refresh
+	// Spend it. Of two racing uses one wins; the loser, like any later reuse, revokes the family.
+	rt, err = s.st.RefreshTokenUse(ctx, hash, now)
+	switch {
+	case errors.Is(err, store.ErrConflict) && rt.RevokedAt != nil:
+		return oauthErr("invalid_grant", "the refresh token was revoked at %s; sign in again", rt.RevokedAt.UTC().Format(time.RFC3339))
+	case errors.Is(err, store.ErrConflict):
+		s.revokeFamily(r, rt.Family)
+		s.event(r, rt.OrgID, "token.refused", app.ClientID, "", "refresh token reused; family revoked")
+		return oauthErr("invalid_grant", "the refresh token was already used at %s; its whole family is now revoked, sign in again",
+			rt.UsedAt.UTC().Format(time.RFC3339))
+	case err != nil:
+		return s.internal(r, err)
 	}
 	return s.issueUserTokens(w, r, iss, app, user, scope, rt.Family, "", time.Time{})
 }

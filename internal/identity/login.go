@@ -3,9 +3,11 @@ package identity
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/openorch/openorch/internal/secret"
@@ -20,6 +22,15 @@ const (
 	loginFailuresPerAddress = 30
 	loginWindow             = 15 * time.Minute
 )
+
+// dummyPasswordHash is a hash no password matches, checked in place of a missing account's.
+var dummyPasswordHash = sync.OnceValue(func() string {
+	h, err := secret.HashPassword(secret.NewToken(""))
+	if err != nil {
+		panic("identity: " + err.Error())
+	}
+	return h
+})
 
 // loginTarget is what a sign-in is for: a pending authorize request or a device code.
 type loginTarget struct {
@@ -174,18 +185,23 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 	ip := server.ClientIP(r).String()
 	account := fmt.Sprintf("%d\x00%s", org.ID, strings.ToLower(email))
 	if wait := max(s.accountFails.blocked(account), s.addressFails.blocked(ip)); wait > 0 {
-		d.Error = fmt.Sprintf("Too many failed sign-ins for this account or from your address. Try again in %d minutes.", int(wait.Minutes())+1)
+		d.Error = fmt.Sprintf("Too many failed sign-ins for this account or from your address. Try again in %d minutes.", int(math.Ceil(wait.Minutes())))
 		s.event(r, org.ID, "signin.blocked", t.clientID, email, "too many failed sign-ins")
 		s.showLogin(w, r, t, d, http.StatusTooManyRequests)
 		return
 	}
 	u, err := s.st.UserGetByEmail(ctx, org.ID, email)
 	matched := false
-	if err == nil && u.PasswordHash != "" && !u.Disabled {
-		matched, _ = secret.PasswordMatches(r.PostForm.Get("password"), u.PasswordHash)
-	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		s.renderMessage(w, r, http.StatusInternalServerError, "Sign-in failed", s.internal(r, err).Description, "")
 		return
+	}
+	if err == nil && u.PasswordHash != "" && !u.Disabled {
+		matched, _ = secret.PasswordMatches(r.PostForm.Get("password"), u.PasswordHash)
+	} else {
+		// Spend the same time as a real check, so the answer's timing does not tell
+		// whether the account exists.
+		secret.PasswordMatches(r.PostForm.Get("password"), dummyPasswordHash())
 	}
 	if !matched {
 		s.accountFails.fail(account)

@@ -61,7 +61,7 @@ func (s *Service) tokenGrant(w http.ResponseWriter, r *http.Request) *oauthError
 	case "authorization_code":
 		return s.authorizationCode(w, r, iss)
 	case "refresh_token":
-		return s.refreshToken(w, r, iss)
+		return s.refreshToken(w, r, iss, pathOrg)
 	case deviceGrantType:
 		return s.deviceCodeGrant(w, r, iss)
 	default:
@@ -129,9 +129,7 @@ func (s *Service) authenticateClient(r *http.Request, pathOrg *tenancy.Organizat
 		return client{}, oauthErr("invalid_request", "client_id is missing; send it in the form or with HTTP Basic authentication")
 	}
 	ip := server.ClientIP(r)
-	if wait := s.blocked(id, ip); wait > 0 {
-		oe := oauthErr("invalid_client", "too many failed attempts for client %s from your address; try again in %ds", id, int(wait.Seconds()+0.999))
-		oe.status, oe.retryAfter = http.StatusTooManyRequests, wait
+	if oe := s.blockedErr(id, ip); oe != nil {
 		return client{}, oe
 	}
 	c, hash, oe := s.lookupClient(r, id)
@@ -152,8 +150,7 @@ func (s *Service) authenticateClient(r *http.Request, pathOrg *tenancy.Organizat
 	}
 	if oe != nil {
 		if oe.Code == "invalid_client" {
-			s.fails.fail(id + "\x00" + ip.String())
-			s.fails.fail(ip.String())
+			s.failed(id, ip)
 		}
 		s.event(r, c.org.ID, "token.refused", id, c.subjectKey, oe.Description)
 		oe.basicAuth = basic
@@ -162,10 +159,24 @@ func (s *Service) authenticateClient(r *http.Request, pathOrg *tenancy.Organizat
 	return c, nil
 }
 
-func (s *Service) blocked(id string, ip netip.Addr) time.Duration {
-	// Per client and address, so that nobody can lock a client out from elsewhere; and per
-	// address, so that one address cannot try many clients.
-	return max(s.fails.blocked(id+"\x00"+ip.String()), s.fails.blocked(ip.String()))
+// Failed client authentications are counted per client and address, so that nobody can
+// lock a client out from elsewhere, and per address, so that one address cannot try many
+// clients.
+func (s *Service) failed(id string, ip netip.Addr) {
+	s.fails.fail(id + "\x00" + ip.String())
+	s.fails.fail(ip.String())
+}
+
+// blockedErr refuses a client that failed too often from this address, saying how long
+// to wait.
+func (s *Service) blockedErr(id string, ip netip.Addr) *oauthError {
+	wait := max(s.fails.blocked(id+"\x00"+ip.String()), s.fails.blocked(ip.String()))
+	if wait <= 0 {
+		return nil
+	}
+	oe := oauthErr("invalid_client", "too many failed attempts for client %s from your address; try again in %ds", id, int(wait.Seconds()+0.999))
+	oe.status, oe.retryAfter = http.StatusTooManyRequests, wait
+	return oe
 }
 
 // lookupClient finds an app or machine by client id, with its secret hash.
