@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/openorch/openorch/internal/bootstrap"
 	"github.com/openorch/openorch/internal/identity"
 )
 
@@ -21,21 +20,11 @@ func keys(ctx context.Context, args []string, getenv func(string) string, stdout
 		return err
 	}
 	s := cfg.Server
-	db, err := openStore(ctx, s)
+	db, key, err := openInstallation(ctx, s, newLogger(s, stderr))
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := migrateStore(ctx, s, db, newLogger(s, stderr)); err != nil {
-		return err
-	}
-	key, err := loadKey(ctx, s, db)
-	if err != nil {
-		return err
-	}
-	if err := bootstrap.CheckKey(ctx, db, key); err != nil {
-		return err
-	}
 	k, err := identity.NewKeys(ctx, db, key, identity.KeysOptions{Alg: s.TokenSigningAlg})
 	if err != nil {
 		return err

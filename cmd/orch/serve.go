@@ -61,21 +61,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		publicURL = scheme + "://" + ln.Addr().String()
 	}
 
-	db, err := openStore(ctx, s)
+	db, key, err := openInstallation(ctx, s, logger)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := migrateStore(ctx, s, db, logger); err != nil {
-		return err
-	}
-	key, err := loadKey(ctx, s, db)
-	if err != nil {
-		return err
-	}
-	if err := bootstrap.CheckKey(ctx, db, key); err != nil {
-		return err
-	}
 	var demo *bootstrap.Demo
 	if cfg.Demo {
 		d, created, err := bootstrap.ApplyDemo(ctx, db)
@@ -126,6 +116,30 @@ func engineName(s config.Server) string {
 		return "postgres"
 	}
 	return "sqlite"
+}
+
+// openInstallation opens and migrates the database and loads the secret key it was set up
+// with (recording it on the first start).
+func openInstallation(ctx context.Context, s config.Server, logger *slog.Logger) (*sqlstore.DB, *secret.Key, error) {
+	db, err := openStore(ctx, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := func() (*secret.Key, error) {
+		if err := migrateStore(ctx, s, db, logger); err != nil {
+			return nil, err
+		}
+		key, err := loadKey(ctx, s, db)
+		if err != nil {
+			return nil, err
+		}
+		return key, bootstrap.CheckKey(ctx, db, key)
+	}()
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, key, nil
 }
 
 // openStore opens the configured engine. With SQLite it creates the data directory and
