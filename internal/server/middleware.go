@@ -76,7 +76,8 @@ func (s *Server) withRequestContext(next http.Handler) http.Handler {
 			st.traceID = randomHex(16)
 		}
 		st.spanID = randomHex(8)
-		st.logger = s.logger.With("request_id", st.requestID, "trace_id", st.traceID, "method", r.Method)
+		st.baseLogger = s.logger.With("request_id", st.requestID, "trace_id", st.traceID, "method", r.Method)
+		st.logger = st.baseLogger
 
 		h := w.Header()
 		h.Set("X-Request-Id", st.requestID)

@@ -15,10 +15,11 @@ import (
 // the access log sees what they found (route, client address, status) once the handler
 // returns. Only the goroutine serving the request writes it.
 type requestState struct {
-	requestID string
-	traceID   string // 32 lowercase hex digits
-	spanID    string // 16 lowercase hex digits: our span, sent back in traceparent
-	logger    *slog.Logger
+	requestID  string
+	traceID    string       // 32 lowercase hex digits
+	spanID     string       // 16 lowercase hex digits: our span, sent back in traceparent
+	logger     *slog.Logger // baseLogger with the route
+	baseLogger *slog.Logger // request id, trace id, method
 
 	clientIP netip.Addr
 	scheme   string // as the client saw it: "http" or "https"

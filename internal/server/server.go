@@ -124,11 +124,20 @@ func (s *Server) chain() http.Handler {
 // metrics and logs. Like ServeMux.Handle, it panics on an invalid or conflicting pattern.
 func (s *Server) Handle(pattern string, h http.Handler) {
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := stateFrom(r.Context())
-		st.route = r.Pattern
-		st.logger = st.logger.With("route", r.Pattern)
+		SetRoute(r, r.Pattern)
 		h.ServeHTTP(w, r)
 	}))
+}
+
+// SetRoute names the route of a request whose handler dispatches it further itself (the
+// Orchestrator API routes OData paths, such as Folders(5), that ServeMux patterns cannot
+// express). The name replaces the mux pattern as the label of metrics and logs, so it must
+// come from a fixed set, never from the raw path.
+func SetRoute(r *http.Request, route string) {
+	if st := stateFrom(r.Context()); st != nil {
+		st.route = route
+		st.logger = st.baseLogger.With("route", route)
+	}
 }
 
 // HandleFunc mounts h for pattern, as Handle does.
