@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openorch/openorch/internal/api"
 	"github.com/openorch/openorch/internal/bootstrap"
 	"github.com/openorch/openorch/internal/config"
 	"github.com/openorch/openorch/internal/identity"
@@ -99,7 +100,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("load revocations: %w", err)
 	}
-	identity.New(identity.Options{Store: db, Keys: keys, Deny: deny, PublicURL: publicURL, Logger: logger}).Mount(srv)
+	ids := identity.New(identity.Options{Store: db, Keys: keys, Deny: deny, PublicURL: publicURL, Logger: logger})
+	ids.Mount(srv)
+	api.New(api.Options{Store: db, Auth: ids, PublicURL: publicURL, Logger: logger, Version: Version}).Mount(srv)
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
 	go keys.Run(background, time.Minute)

@@ -1,0 +1,160 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/openorch/openorch/internal/identity"
+	"github.com/openorch/openorch/internal/server"
+	"github.com/openorch/openorch/internal/store"
+	"github.com/openorch/openorch/internal/tenancy"
+)
+
+// Authenticator checks a bearer token: an OpenOrch JWT or a personal access token
+// (identity.Service.VerifyBearer). A refusal is an *identity.TokenError.
+type Authenticator interface {
+	VerifyBearer(ctx context.Context, raw string) (identity.Claims, error)
+}
+
+// Options configure the API.
+type Options struct {
+	Store     store.Store
+	Auth      Authenticator
+	PublicURL string
+	Logger    *slog.Logger
+	// Version is reported by /orchestrator_/api/status/version.
+	Version string
+}
+
+// API serves the Orchestrator API.
+type API struct {
+	st      store.Store
+	auth    Authenticator
+	public  string
+	logger  *slog.Logger
+	version string
+	routes  []route
+}
+
+// New makes the API with its route table.
+func New(o Options) *API {
+	a := &API{st: o.Store, auth: o.Auth, public: strings.TrimRight(o.PublicURL, "/"), logger: o.Logger, version: o.Version}
+	if a.logger == nil {
+		a.logger = slog.New(slog.DiscardHandler)
+	}
+	a.routes = a.routeTable()
+	return a
+}
+
+// Mux is where the API mounts itself (server.Server).
+type Mux interface {
+	HandleFunc(pattern string, h http.HandlerFunc)
+}
+
+// Mount adds the API's entry points. OData paths (Folders(5), Jobs/…StartJobs) cannot be
+// ServeMux patterns, so each layout has one catch-all that the API routes itself.
+func (a *API) Mount(m Mux) {
+	m.HandleFunc("/{org}/{tenant}/orchestrator_/odata/{path...}", a.entry(layoutCurrent))
+	m.HandleFunc("/{org}/{tenant}/odata/{path...}", a.entry(layoutOlder))
+	m.HandleFunc("GET /orchestrator_/api/status/version", a.statusVersion)
+}
+
+// call is one API request on its way through the pipeline.
+type call struct {
+	w      http.ResponseWriter
+	r      *http.Request
+	layout layout
+	org    tenancy.Organization
+	tenant tenancy.Tenant
+	who    *caller
+	route  *route
+	path   resourcePath
+	folder *tenancy.Folder // the folder context, for folder-scoped routes that have one
+	base   string          // the API base URL: {public}/{org}/{tenant}/orchestrator_
+}
+
+func (c *call) ctx() context.Context { return c.r.Context() }
+
+// entry returns the handler of one layout's catch-all.
+func (a *API) entry(l layout) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c := &call{w: w, r: r, layout: l}
+		if e := a.serve(c); e != nil {
+			render(w, r, l, e)
+		}
+	}
+}
+
+func (a *API) serve(c *call) *apiError {
+	r := c.r
+	if e := a.resolveTenant(c); e != nil {
+		server.SetRoute(r, "odata (unknown tenant)")
+		return e
+	}
+	rp, ok := parseResourcePath(r.PathValue("path"))
+	if !ok {
+		server.SetRoute(r, "odata (unmatched)")
+		return notFound("%s is not an OData resource path: expected EntitySet, EntitySet(key) or EntitySet/Namespace.Action", r.PathValue("path"))
+	}
+	c.path = rp
+	rt, e := a.match(r.Method, rp)
+	if e != nil {
+		server.SetRoute(r, "odata (unmatched)")
+		return e
+	}
+	c.route = rt
+	server.SetRoute(r, rt.label())
+	if c.who, e = a.authenticate(c); e != nil {
+		return e
+	}
+	if e := a.authorize(c); e != nil {
+		return e
+	}
+	return rt.handle(a, c)
+}
+
+// resolveTenant finds the organization and tenant of the URL (logical name in any case, or
+// Key) and, on the older layout, checks X-UIPATH-TenantName against the URL.
+func (a *API) resolveTenant(c *call) *apiError {
+	ctx := c.ctx()
+	orgName, tenantName := c.r.PathValue("org"), c.r.PathValue("tenant")
+	org, err := a.st.OrganizationGetByName(ctx, orgName)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("organization %q does not exist on this server; the first segment of the URL is the organization's logical name or Key", orgName)
+	} else if err != nil {
+		return internalError(c.r, err)
+	}
+	t, err := a.st.TenantGetByName(ctx, org.ID, tenantName)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("tenant %q does not exist in organization %s%s", tenantName, org.Name, a.tenantHint(ctx, org))
+	} else if err != nil {
+		return internalError(c.r, err)
+	}
+	if h := c.r.Header.Get("X-UIPATH-TenantName"); h != "" && !strings.EqualFold(h, t.Name) && !strings.EqualFold(h, t.Key) {
+		return invalid("the X-UIPATH-TenantName header says tenant %q but the URL says %q; make them agree (or drop the header)", h, tenantName)
+	}
+	c.org, c.tenant = org, t
+	seg := "/orchestrator_"
+	c.base = a.public + "/" + orgName + "/" + tenantName + seg
+	return nil
+}
+
+// tenantHint lists an organization's tenants for a "did you mean" in messages.
+func (a *API) tenantHint(ctx context.Context, org tenancy.Organization) string {
+	ts, err := a.st.TenantList(ctx, org.ID)
+	if err != nil || len(ts) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(ts))
+	for _, t := range ts {
+		names = append(names, t.Name)
+	}
+	return " (its tenants: " + strings.Join(names, ", ") + ")"
+}
+
+func (a *API) statusVersion(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"version": a.version, "deployment": "OpenOrch"})
+}

@@ -1,0 +1,155 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/openorch/openorch/internal/identity"
+	"github.com/openorch/openorch/internal/store"
+	"github.com/openorch/openorch/internal/tenancy"
+)
+
+// caller is the authenticated principal of a call.
+type caller struct {
+	claims    identity.Claims
+	principal tenancy.Principal
+	name      string // for messages: "user ann@acme.test", "app invoice-bot", "machine worker-1"
+	user      *tenancy.User
+	orgAdmin  bool
+	access    *tenancy.Access // loaded on first use
+}
+
+// authenticate checks the bearer token and finds its principal in the URL's organization.
+func (a *API) authenticate(c *call) (*caller, *apiError) {
+	h := c.r.Header.Get("Authorization")
+	if h == "" {
+		return nil, unauthorized("no Authorization header: send Authorization: Bearer <access token> (from /identity_/connect/token) or a personal access token")
+	}
+	scheme, token, _ := strings.Cut(h, " ")
+	token = strings.TrimSpace(token)
+	if !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return nil, unauthorized("the Authorization header must be \"Bearer <token>\" (got scheme %q)", scheme)
+	}
+	claims, err := a.auth.VerifyBearer(c.ctx(), token)
+	var te *identity.TokenError
+	if errors.As(err, &te) {
+		return nil, unauthorized("%s", te.Reason)
+	} else if err != nil {
+		return nil, internalError(c.r, err)
+	}
+	if claims.OrgKey != c.org.Key {
+		return nil, unauthorized("the token was issued for organization %s, not %s: get a token from the organization in the URL",
+			a.orgName(c, claims.OrgKey), c.org.Name)
+	}
+	who := &caller{claims: claims}
+	ctx := c.ctx()
+	switch claims.SubType {
+	case identity.SubUser:
+		u, err := a.st.UserGetByKey(ctx, c.org.ID, claims.Subject)
+		if errors.Is(err, store.ErrNotFound) || err == nil && u.Disabled {
+			return nil, unauthorized("the token's user no longer exists or is disabled")
+		} else if err != nil {
+			return nil, internalError(c.r, err)
+		}
+		who.principal, who.name, who.user, who.orgAdmin = tenancy.Principal{Kind: tenancy.PrincipalUser, ID: u.ID}, "user "+u.Email, &u, u.OrgAdmin
+	case identity.SubClient:
+		app, err := a.st.AppGetByClientID(ctx, claims.ClientID)
+		if errors.Is(err, store.ErrNotFound) || err == nil && (app.Key != claims.Subject || app.OrgID != c.org.ID) {
+			return nil, unauthorized("the token's application %s no longer exists", claims.ClientID)
+		} else if err != nil {
+			return nil, internalError(c.r, err)
+		}
+		who.principal, who.name = tenancy.Principal{Kind: tenancy.PrincipalApp, ID: app.ID}, "app "+app.Name
+	case identity.SubRobot:
+		m, err := a.st.MachineGetByClientID(ctx, claims.ClientID)
+		if errors.Is(err, store.ErrNotFound) || err == nil && m.Key != claims.Subject {
+			return nil, unauthorized("the token's machine %s no longer exists", claims.ClientID)
+		} else if err != nil {
+			return nil, internalError(c.r, err)
+		}
+		if m.TenantID != c.tenant.ID {
+			return nil, unauthorized("the token is for a machine of another tenant than %s", c.tenant.Name)
+		}
+		who.principal, who.name = tenancy.Principal{Kind: tenancy.PrincipalMachine, ID: m.ID}, "machine "+m.Name
+	default:
+		return nil, unauthorized("the token's sub_type %q is not user, client or robot", claims.SubType)
+	}
+	return who, nil
+}
+
+// orgName names an organization by Key for messages ("another organization" if unknown).
+func (a *API) orgName(c *call, key string) string {
+	if o, err := a.st.OrganizationGetByName(c.ctx(), key); err == nil {
+		return o.Name
+	}
+	return "another organization"
+}
+
+// accessOf loads the caller's permissions in the tenant once per call.
+func (a *API) accessOf(c *call) (*tenancy.Access, *apiError) {
+	if c.who.access == nil {
+		acc, err := a.st.AccessGet(c.ctx(), c.tenant.ID, c.who.principal, c.who.orgAdmin)
+		if err != nil {
+			return nil, internalError(c.r, err)
+		}
+		c.who.access = &acc
+	}
+	return c.who.access, nil
+}
+
+// scopeOK reports whether the token's scopes allow the route.
+func scopeOK(scopes []string, area, method string) bool {
+	if area == "" || slices.Contains(scopes, "OrchestratorApiUserAccess") || slices.Contains(scopes, area) {
+		return true
+	}
+	suffix := ".Write"
+	if method == http.MethodGet || method == http.MethodHead {
+		suffix = ".Read"
+	}
+	return slices.Contains(scopes, area+suffix)
+}
+
+// authorize checks the scope, resolves the folder context, and checks the permission.
+func (a *API) authorize(c *call) *apiError {
+	rt := c.route
+	if !scopeOK(c.who.claims.Scopes(), rt.Scope, c.r.Method) {
+		want := rt.Scope + ".Write"
+		if c.r.Method == http.MethodGet {
+			want = rt.Scope + ".Read"
+		}
+		return forbidden("the token lacks scope %s or %s, which %s needs (the token has: %s)", rt.Scope, want, rt.label(), strings.Join(c.who.claims.Scopes(), " "))
+	}
+	acc, e := a.accessOf(c)
+	if e != nil {
+		return e
+	}
+	switch rt.Folder {
+	case tenantLevel:
+		if rt.Perm != "" && !acc.TenantPermissions().Has(rt.Perm) {
+			return forbidden("%s lacks permission %s in tenant %s", c.who.name, rt.Perm, c.tenant.Name)
+		}
+		if rt.Perm == "" && !a.isMember(acc) {
+			return forbidden("%s is not a member of tenant %s: an administrator must assign it a role there or in one of its folders", c.who.name, c.tenant.Name)
+		}
+	case folderRequired, folderOptional:
+		f, e := a.folderContext(c, acc)
+		if e != nil {
+			return e
+		}
+		if f == nil && rt.Folder == folderRequired {
+			return a.folderRequiredError(c, acc)
+		}
+		if f != nil && rt.Perm != "" && !acc.FolderPermissions(f.ID).Has(rt.Perm) {
+			return forbidden("%s lacks permission %s in folder %s", c.who.name, rt.Perm, f.FullyQualifiedName)
+		}
+		c.folder = f
+	}
+	return nil
+}
+
+// isMember reports whether the caller holds any role in the tenant or its folders.
+func (a *API) isMember(acc *tenancy.Access) bool {
+	return acc.TenantAdmin || len(acc.Tenant) > 0 || len(acc.VisibleFolders()) > 0
+}

@@ -1,0 +1,11 @@
+// Package api is the Orchestrator API: the OData entity sets and actions under
+// /{org}/{tenant}/orchestrator_/odata/… (and the older /{org}/{tenant}/odata/… layout),
+// wire-compatible with UiPath Orchestrator Cloud.
+//
+// Every call goes through one path: resolve the organization and tenant from the URL,
+// authenticate the bearer token (identity JWTs and personal access tokens), match the
+// OData path against the route table, resolve the folder context from the X-UIPATH-*
+// headers when the route is folder-scoped, and check both the token's scope and the
+// principal's permission before the handler runs. Errors are rendered in one place, in the
+// format of the layout the caller used (DESIGN §5), and always say exactly what is wrong.
+package api

@@ -1,0 +1,101 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/openorch/openorch/internal/tenancy"
+)
+
+// folderMode says how a route uses the folder context.
+type folderMode int
+
+const (
+	tenantLevel    folderMode = iota // no folder: the permission is checked at tenant level
+	folderRequired                   // a folder header is required (400, 1101 without one)
+	folderOptional                   // with a header, that folder; without, every folder the caller may use
+)
+
+// route is one operation of the API: what it needs and what serves it. The table is the
+// single source for routing, authorization, the authorization matrix test and the OpenAPI
+// document.
+type route struct {
+	Method string
+	Set    string // entity set, e.g. "Folders"
+	Key    bool   // addressed as Set(key)
+	Action string // action or function name without namespace; "" for the set itself
+	// Scope is the OR scope area: the token needs Scope, or Scope.Read for GET and
+	// Scope.Write otherwise (or OrchestratorApiUserAccess).
+	Scope string
+	// Perm is the permission the principal needs; "" means any member of the tenant.
+	Perm   tenancy.Permission
+	Folder folderMode
+	Handle func(a *API, c *call) *apiError
+	// Summary describes the operation (OpenAPI).
+	Summary string
+}
+
+func (rt *route) label() string {
+	var b strings.Builder
+	b.WriteString(rt.Method + " /odata/" + rt.Set)
+	if rt.Key {
+		b.WriteString("({key})")
+	}
+	if rt.Action != "" {
+		b.WriteString("/" + rt.Action)
+	}
+	return b.String()
+}
+
+func (rt *route) handle(a *API, c *call) *apiError { return rt.Handle(a, c) }
+
+// match finds the route of a request; a path that exists with other methods is a 405
+// naming them.
+func (a *API) match(method string, rp resourcePath) (*route, *apiError) {
+	var allowed []string
+	for i := range a.routes {
+		rt := &a.routes[i]
+		if !strings.EqualFold(rt.Set, rp.Set) || rt.Key != rp.HasKey || !strings.EqualFold(rt.Action, rp.Action) {
+			continue
+		}
+		if rt.Method == method || method == http.MethodHead && rt.Method == http.MethodGet {
+			return rt, nil
+		}
+		allowed = append(allowed, rt.Method)
+	}
+	if len(allowed) > 0 {
+		slices.Sort(allowed)
+		return nil, errorf(http.StatusMethodNotAllowed, codeInvalid, "%s is not allowed here; allowed: %s", method, strings.Join(allowed, ", "))
+	}
+	what := rp.Set
+	if rp.Action != "" {
+		what += "/" + rp.Action
+	}
+	return nil, notFound("no entity set or action %s; known entity sets: %s", what, strings.Join(a.setNames(), ", "))
+}
+
+func (a *API) setNames() []string {
+	var out []string
+	for _, rt := range a.routes {
+		if !slices.Contains(out, rt.Set) {
+			out = append(out, rt.Set)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// routeTable lists every operation of the API.
+func (a *API) routeTable() []route {
+	return []route{
+		{Method: "GET", Set: "Folders", Scope: "OR.Folders", Perm: "", Folder: tenantLevel, Handle: listFolders,
+			Summary: "The folders the caller may use (all of them for a tenant Administrator)."},
+		{Method: "GET", Set: "Folders", Key: true, Scope: "OR.Folders", Folder: tenantLevel, Handle: getFolder,
+			Summary: "One folder by Id."},
+		{Method: "GET", Set: "QueueDefinitions", Scope: "OR.Queues", Perm: "Queues.View", Folder: folderRequired,
+			Handle: listQueueDefinitions, Summary: "The queues of the folder."},
+		{Method: "GET", Set: "Users", Action: "GetCurrentUser", Scope: "OR.Users", Folder: tenantLevel, Handle: getCurrentUser,
+			Summary: "The caller, as a user of the tenant."},
+	}
+}
