@@ -99,3 +99,31 @@ func (a *API) routeTable() []route {
 			Summary: "The caller, as a user of the tenant."},
 	}
 }
+
+// RouteInfo describes one operation of the API, for the OpenAPI document and the
+// authorization matrix test.
+type RouteInfo struct {
+	Method  string
+	Path    string // relative to …/orchestrator_, e.g. "/odata/Folders({key})"
+	Scope   string
+	Perm    string // "" when any member of the tenant may call it
+	Folder  string // "none", "required" or "optional"
+	Summary string
+}
+
+// Routes lists every operation the API serves.
+func (a *API) Routes() []RouteInfo {
+	out := make([]RouteInfo, 0, len(a.routes))
+	for _, rt := range a.routes {
+		path := "/odata/" + rt.Set
+		if rt.Key {
+			path += "({key})"
+		}
+		if rt.Action != "" {
+			path += "/UiPath.Server.Configuration.OData." + rt.Action
+		}
+		out = append(out, RouteInfo{Method: rt.Method, Path: path, Scope: rt.Scope, Perm: string(rt.Perm),
+			Folder: [...]string{"none", "required", "optional"}[rt.Folder], Summary: rt.Summary})
+	}
+	return out
+}
