@@ -31,16 +31,20 @@ func (s *Service) mountDevice(m Mux, base string) {
 
 // newUserCode makes an 8-letter code shown as XXXX-XXXX (20^8 ≈ 2.6e10 codes).
 func newUserCode() string {
-	b := make([]byte, 8)
-	if _, err := rand.Read(b); err != nil {
-		panic("identity: no randomness: " + err.Error())
-	}
+	b := make([]byte, 1)
 	out := make([]byte, 0, 9)
-	for i, x := range b {
-		if i == 4 {
+	for len(out) < 9 {
+		if _, err := rand.Read(b[:1]); err != nil {
+			panic("identity: no randomness: " + err.Error())
+		}
+		// Rejection sampling keeps every letter equally likely: 240 is a multiple of 20.
+		if b[0] >= 240 {
+			continue
+		}
+		if len(out) == 4 {
 			out = append(out, '-')
 		}
-		out = append(out, userCodeAlphabet[int(x)%len(userCodeAlphabet)])
+		out = append(out, userCodeAlphabet[int(b[0])%len(userCodeAlphabet)])
 	}
 	return string(out)
 }
@@ -164,13 +168,13 @@ func (s *Service) deviceDecision(w http.ResponseWriter, r *http.Request) {
 	if !s.formPost(w, r) {
 		return
 	}
-	iss, _, oe := s.issuer(r)
+	iss, pathOrg, oe := s.issuer(r)
 	if oe != nil {
 		s.renderMessage(w, r, oe.status, "Device sign-in", oe.Description, "")
 		return
 	}
 	sess, user, ok := s.currentSession(r)
-	if !ok {
+	if !ok || pathOrg != nil && sess.OrgID != pathOrg.ID {
 		http.Redirect(w, r, iss+"/device?user_code="+url.QueryEscape(r.PostForm.Get("user_code")), http.StatusSeeOther)
 		return
 	}
@@ -222,8 +226,11 @@ func (s *Service) deviceCodeGrant(w http.ResponseWriter, r *http.Request, iss st
 	var before store.DeviceCode
 	d, err := s.st.DeviceCodeUpdate(ctx, secret.HashToken(raw), func(d store.DeviceCode) (store.DeviceCode, error) {
 		before = d
+		if d.ClientID != app.ClientID || d.Issuer != iss {
+			return d, nil // a stranger's poll changes nothing, not even the pace
+		}
 		d.LastPollAt = &now
-		if d.Status == store.DeviceApproved && d.ClientID == app.ClientID && d.Issuer == iss && !now.After(d.ExpiresAt) {
+		if d.Status == store.DeviceApproved && !now.After(d.ExpiresAt) {
 			d.Status = store.DeviceUsed
 		}
 		return d, nil

@@ -213,7 +213,8 @@ func (s *Service) lookupClient(r *http.Request, id string) (client, string, *oau
 	return client{id: id, name: "machine " + m.Name, org: org, subjectKey: m.Key, subType: SubRobot, scopes: RobotScopes}, m.SecretHash, nil
 }
 
-// tokenPreflight answers CORS preflights to the token endpoint from loopback origins
+// tokenPreflight answers CORS preflights to the token, revocation and userinfo endpoints
+// from loopback origins
 // (SDKs exchange codes from a page on http://localhost:PORT).
 func (s *Service) tokenPreflight(w http.ResponseWriter, r *http.Request) {
 	if !allowLoopbackCORS(w, r) {
@@ -221,7 +222,7 @@ func (s *Service) tokenPreflight(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("Access-Control-Allow-Methods", "POST")
+	h.Set("Access-Control-Allow-Methods", "GET, POST")
 	h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
 	h.Set("Access-Control-Max-Age", "600")
 	w.WriteHeader(http.StatusNoContent)

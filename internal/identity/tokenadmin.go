@@ -9,14 +9,17 @@ import (
 
 	"github.com/openorch/openorch/internal/secret"
 	"github.com/openorch/openorch/internal/store"
+	"github.com/openorch/openorch/internal/tenancy"
 )
 
 // Revocation (RFC 7009), introspection (RFC 7662) and userinfo.
 func (s *Service) mountTokenAdmin(m Mux, base string) {
 	m.HandleFunc("POST "+base+"/connect/revocation", s.revocation)
+	m.HandleFunc("OPTIONS "+base+"/connect/revocation", s.tokenPreflight)
 	m.HandleFunc("POST "+base+"/connect/introspect", s.introspect)
 	m.HandleFunc("GET "+base+"/connect/userinfo", s.userinfo)
 	m.HandleFunc("POST "+base+"/connect/userinfo", s.userinfo)
+	m.HandleFunc("OPTIONS "+base+"/connect/userinfo", s.tokenPreflight)
 }
 
 // revocation serves POST …/connect/revocation. Revoking a refresh token revokes its whole
@@ -95,6 +98,12 @@ func (s *Service) introspect(w http.ResponseWriter, r *http.Request) {
 	raw := r.PostForm.Get("token")
 	inactive := map[string]any{"active": false}
 	ctx := r.Context()
+	// A client learns about its own organization's tokens only.
+	callerOrg, err := s.st.OrganizationGet(ctx, app.OrgID)
+	if err != nil {
+		writeOAuthError(w, s.internal(r, err))
+		return
+	}
 	if strings.HasPrefix(raw, refreshPrefix) {
 		rt, err := s.st.RefreshTokenGet(ctx, secret.HashToken(raw))
 		now := s.now()
@@ -103,8 +112,13 @@ func (s *Service) introspect(w http.ResponseWriter, r *http.Request) {
 			writeTokenJSON(w, inactive)
 			return
 		}
+		user, err := s.st.UserGet(ctx, rt.OrgID, rt.UserID)
+		if err != nil || user.Disabled {
+			writeTokenJSON(w, inactive)
+			return
+		}
 		out := map[string]any{"active": true, "token_type": "refresh_token", "client_id": rt.ClientID, "scope": rt.Scope,
-			"iss": rt.Issuer, "iat": rt.CreatedAt.Unix()}
+			"iss": rt.Issuer, "iat": rt.CreatedAt.Unix(), "sub": user.Key, "sub_type": SubUser, "prt_id": callerOrg.Key}
 		if rt.ExpiresAt != nil {
 			out["exp"] = rt.ExpiresAt.Unix()
 		}
@@ -112,7 +126,7 @@ func (s *Service) introspect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := s.VerifyBearer(ctx, raw)
-	if err != nil {
+	if err != nil || c.OrgKey != callerOrg.Key {
 		writeTokenJSON(w, inactive)
 		return
 	}
@@ -128,8 +142,15 @@ func (s *Service) userinfo(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("WWW-Authenticate", `Bearer error="`+code+`", error_description="`+strings.ReplaceAll(why, `"`, `'`)+`"`)
 		writeJSONStatus(w, status, map[string]string{"error": code, "error_description": why})
 	}
-	scheme, raw, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !strings.EqualFold(scheme, "Bearer") || raw == "" {
+	h := r.Header.Get("Authorization")
+	if h == "" { // RFC 6750 §3.1: no error code when no credentials were sent
+		w.Header().Set("WWW-Authenticate", `Bearer realm="identity"`)
+		writeJSONStatus(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token",
+			"error_description": "send the access token as Authorization: Bearer <token>"})
+		return
+	}
+	scheme, raw, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
 		fail(http.StatusUnauthorized, "invalid_token", "send the access token as Authorization: Bearer <token>")
 		return
 	}
@@ -142,15 +163,13 @@ func (s *Service) userinfo(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusForbidden, "insufficient_scope", "userinfo needs a user's token with the openid scope")
 		return
 	}
+	var u tenancy.User
 	org, err := s.st.OrganizationGetByName(r.Context(), c.OrgKey)
-	var u = struct{ Key, Email, Name string }{}
 	if err == nil {
-		user, uerr := s.st.UserGetByKey(r.Context(), org.ID, c.Subject)
-		err = uerr
-		u.Key, u.Email, u.Name = user.Key, user.Email, user.Name
+		u, err = s.st.UserGetByKey(r.Context(), org.ID, c.Subject)
 	}
-	if err != nil {
-		fail(http.StatusUnauthorized, "invalid_token", "the token's user no longer exists")
+	if err != nil || u.Disabled {
+		fail(http.StatusUnauthorized, "invalid_token", "the token's user no longer exists or is disabled")
 		return
 	}
 	out := map[string]any{"sub": u.Key, "prt_id": c.OrgKey}
