@@ -273,6 +273,32 @@ func TestAPI(t *testing.T) {
 				}
 				wantStatus(t, e.get(t, base+"/odata/Folders?$top=5000", bearer(ann)), 400, "the most this list returns is 1000")
 			})
+			t.Run("OData queries as clients send them", func(t *testing.T) {
+				// Spaces go as + or %20, as clients send them.
+				q := func(raw string) reply {
+					return e.get(t, base+"/odata/Folders?"+strings.ReplaceAll(raw, " ", "+"), bearer(ann))
+				}
+				r := q("$filter=FullyQualifiedName eq 'shared'")
+				wantStatus(t, r, 200)
+				if got := strings.Join(names(t, r, "FullyQualifiedName"), ","); got != "Shared" {
+					t.Errorf("FullyQualifiedName eq 'shared' → %s", got)
+				}
+				r = q("%24filter=FullyQualifiedName%20eq%20%27Finance%2FAP%27%20or%20DisplayName+eq+%27Secret%27&%24orderby=Id+desc&%24count=true")
+				wantStatus(t, r, 200, `"@odata.count":2`)
+				if got := strings.Join(names(t, r, "FullyQualifiedName"), ","); got != "Secret,Finance/AP" {
+					t.Errorf("or + orderby desc → %s", got)
+				}
+				r = q("$filter=contains(DisplayName,'an')&$top=1&$skip=0")
+				wantStatus(t, r, 200, `"FullyQualifiedName":"Finance"`)
+				wantStatus(t, q("$filter=Nope eq 1"), 400, "Nope", "FullyQualifiedName")
+				wantStatus(t, q("$filter=contains(DisplayName,'x'"), 400, "$filter: at")
+				wantStatus(t, q("$filter=Id eq 'abc'"), 400, "Id")
+				// bob sees only his folders, whatever the filter says.
+				r = e.get(t, base+"/odata/Folders?$filter=DisplayName%20eq%20'Secret'&$count=true", bearer(bob))
+				wantStatus(t, r, 200, `"@odata.count":0`)
+				r = e.get(t, base+"/odata/QueueDefinitions?$filter=Name+eq+'INVOICES'", with(bearer(bob), "X-UIPATH-FolderPath", "Shared"))
+				wantStatus(t, r, 200, `"Name":"Invoices"`)
+			})
 			t.Run("a non-member is refused", func(t *testing.T) {
 				eve := e.userToken(t, "acme", "eve@acme.test", "OrchestratorApiUserAccess")
 				wantStatus(t, e.get(t, base+"/odata/Folders", bearer(eve)), 403, "user eve@acme.test is not a member of tenant DefaultTenant")

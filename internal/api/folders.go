@@ -4,8 +4,10 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/openorch/openorch/internal/odata"
 	"github.com/openorch/openorch/internal/store"
 	"github.com/openorch/openorch/internal/tenancy"
 )
@@ -47,7 +49,22 @@ func listFolders(a *API, c *call) *apiError {
 	if e != nil {
 		return e
 	}
-	all, err := a.st.FolderList(c.ctx(), c.tenant.ID)
+	q, e := listQuery(c, 1000)
+	if e != nil {
+		return e
+	}
+	p := store.SearchParams{TenantID: c.tenant.ID, Query: q}
+	if !acc.TenantAdmin {
+		p.OnlyFolders = acc.VisibleFolders()
+		if p.OnlyFolders == nil {
+			p.OnlyFolders = []int64{}
+		}
+	}
+	page, total, err := a.st.FolderSearch(c.ctx(), p)
+	if err != nil {
+		return searchError(c, err)
+	}
+	all, err := a.st.FolderList(c.ctx(), c.tenant.ID) // for ParentKey
 	if err != nil {
 		return internalError(c.r, err)
 	}
@@ -55,13 +72,11 @@ func listFolders(a *API, c *call) *apiError {
 	for _, f := range all {
 		byID[f.ID] = f
 	}
-	var out []folderDTO
-	for _, f := range all {
-		if len(acc.FolderPermissions(f.ID)) > 0 {
-			out = append(out, toFolderDTO(f, byID))
-		}
+	out := make([]folderDTO, 0, len(page))
+	for _, f := range page {
+		out = append(out, toFolderDTO(f, byID))
 	}
-	return writeList(c, "Folders", out)
+	return writeList(c, "Folders", out, total)
 }
 
 // getFolder serves GET /odata/Folders(id).
@@ -104,9 +119,13 @@ type queueDefinitionDTO struct {
 
 // listQueueDefinitions serves GET /odata/QueueDefinitions in the folder of the headers.
 func listQueueDefinitions(a *API, c *call) *apiError {
-	qs, err := a.st.QueueDefinitionList(c.ctx(), c.tenant.ID, c.folder.ID)
+	q, e := listQuery(c, 1000)
+	if e != nil {
+		return e
+	}
+	qs, total, err := a.st.QueueDefinitionSearch(c.ctx(), store.SearchParams{TenantID: c.tenant.ID, FolderID: c.folder.ID, Query: q})
 	if err != nil {
-		return internalError(c.r, err)
+		return searchError(c, err)
 	}
 	out := make([]queueDefinitionDTO, 0, len(qs))
 	for _, q := range qs {
@@ -114,7 +133,7 @@ func listQueueDefinitions(a *API, c *call) *apiError {
 			MaxNumberOfRetries: q.MaxNumberOfRetries, AcceptAutomaticallyRetry: q.MaxNumberOfRetries > 0,
 			EnforceUniqueReference: q.EnforceUniqueReference, CreationTime: q.CreatedAt, OrganizationUnitID: q.FolderID})
 	}
-	return writeList(c, "QueueDefinitions", out)
+	return writeList(c, "QueueDefinitions", out, total)
 }
 
 // userDTO is UiPath's UserDto (the fields clients read).
@@ -145,39 +164,39 @@ func getCurrentUser(a *API, c *call) *apiError {
 	return writeEntity(c, "Users", d)
 }
 
-// writeList writes an OData collection, with $top, $skip and $count applied.
-func writeList[T any](c *call, set string, items []T) *apiError {
-	q := c.r.URL.Query()
-	for _, opt := range []string{"$filter", "$orderby", "$select", "$expand"} {
-		if q.Has(opt) {
-			return invalid("%s is not supported on %s yet; $top, $skip and $count are", opt, set)
-		}
+// listQuery parses the OData query options of a list, with the paging cap of DESIGN §5:
+// without $top a list returns the cap, and a $top above it is refused.
+func listQuery(c *call, limit int) (odata.Query, *apiError) {
+	v, err := odata.ParseQueryString(c.r.URL.RawQuery)
+	if err != nil {
+		return odata.Query{}, invalid("the query string is malformed: %s", err)
 	}
-	top, skip := 1000, 0
-	if v := q.Get("$top"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return invalid("$top must be a whole number ≥ 0 (got %q)", v)
-		}
-		if n > 1000 {
-			return invalid("$top is %d but the most this list returns is 1000; page with $skip", n)
-		}
-		top = n
+	q, err := odata.Parse(v, odata.Limits{DefaultTop: limit, MaxTop: limit})
+	if err != nil {
+		return odata.Query{}, invalid("%s", err)
 	}
-	if v := q.Get("$skip"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return invalid("$skip must be a whole number ≥ 0 (got %q)", v)
-		}
-		skip = n
+	if len(q.Select) > 0 || len(q.Expand) > 0 {
+		return odata.Query{}, invalid("$select and $expand are not available on %s", c.route.Set)
 	}
-	total := len(items)
-	items = items[min(skip, total):min(skip+top, total)]
+	return q, nil
+}
+
+// searchError turns a store search error into the answer: a query the entity set cannot
+// answer is the caller's mistake (400), anything else is internal.
+func searchError(c *call, err error) *apiError {
+	if errors.Is(err, store.ErrInvalid) {
+		return invalid("%s", strings.TrimPrefix(err.Error(), store.ErrInvalid.Error()+": "))
+	}
+	return internalError(c.r, err)
+}
+
+// writeList writes an OData collection; total is the count for $count=true (-1: not asked).
+func writeList[T any](c *call, set string, items []T, total int) *apiError {
 	if items == nil {
 		items = []T{}
 	}
 	body := map[string]any{"@odata.context": c.base + "/odata/$metadata#" + set, "value": items}
-	if q.Get("$count") == "true" {
+	if total >= 0 {
 		body["@odata.count"] = total
 	}
 	writeJSON(c.w, http.StatusOK, body)

@@ -69,6 +69,9 @@ type Store interface {
 	// FolderGetByPath matches the FullyQualifiedName case-insensitively.
 	FolderGetByPath(ctx context.Context, tenantID int64, path string) (tenancy.Folder, error)
 	FolderList(ctx context.Context, tenantID int64) ([]tenancy.Folder, error)
+	// FolderSearch pages a tenant's folders (OnlyFolders: the folders themselves) with an
+	// OData query; total counts every match, ignoring $top and $skip.
+	FolderSearch(ctx context.Context, p SearchParams) (page []tenancy.Folder, total int, err error)
 	// FolderUpdate may change DisplayName and Description; the names of the folder and its
 	// subfolders follow.
 	FolderUpdate(ctx context.Context, tenantID, id int64, fn func(tenancy.Folder) (tenancy.Folder, error)) (tenancy.Folder, error)
@@ -180,6 +183,7 @@ type Store interface {
 	QueueDefinitionGet(ctx context.Context, tenantID, id int64) (tenancy.QueueDefinition, error)
 	QueueDefinitionGetByName(ctx context.Context, tenantID, folderID int64, name string) (tenancy.QueueDefinition, error)
 	QueueDefinitionList(ctx context.Context, tenantID, folderID int64) ([]tenancy.QueueDefinition, error)
+	QueueDefinitionSearch(ctx context.Context, p SearchParams) (page []tenancy.QueueDefinition, total int, err error)
 	QueueDefinitionUpdate(ctx context.Context, tenantID, id int64, fn func(tenancy.QueueDefinition) (tenancy.QueueDefinition, error)) (tenancy.QueueDefinition, error)
 	QueueDefinitionDelete(ctx context.Context, tenantID, id int64) error
 }
