@@ -60,6 +60,7 @@ func (a *API) Mount(m Mux) {
 	m.HandleFunc("/{org}/{tenant}/orchestrator_/odata/{path...}", a.entry(layoutCurrent))
 	m.HandleFunc("/{org}/{tenant}/odata/{path...}", a.entry(layoutOlder))
 	m.HandleFunc("GET /orchestrator_/api/status/version", a.statusVersion)
+	m.HandleFunc("GET /{org}/{tenant}/orchestrator_/swagger/v20.0/swagger.json", a.swagger)
 }
 
 // call is one API request on its way through the pipeline.

@@ -56,21 +56,46 @@ const clientSecretPrefix = "oo_cs_"
 // issued to a client (24 h, user-key tokens) and a margin.
 const revokeClientFor = 25 * time.Hour
 
+// AdminRoute is one operation of the identity administration APIs (for the OpenAPI
+// document, which lists them beside the Orchestrator API's).
+type AdminRoute struct {
+	Method   string
+	Path     string
+	OrgAdmin bool // organization administrators only; otherwise any user, for their own
+	Summary  string
+	handle   func(*Service, http.ResponseWriter, *http.Request, adminCaller) error
+}
+
+const (
+	appsPath = "/{org}/identity_/api/ExternalApplications"
+	patsPath = "/{org}/identity_/api/PersonalAccessTokens"
+)
+
+var adminRoutes = []AdminRoute{
+	{"GET", appsPath, true, "List the organization's external applications.", (*Service).appList},
+	{"POST", appsPath, true, "Create an external application; its secret is shown once.", (*Service).appCreate},
+	{"GET", appsPath + "/{id}", true, "Read an external application (by Id or client id).", (*Service).appGet},
+	{"PUT", appsPath + "/{id}", true, "Replace an application's name, scopes and redirect URIs.", (*Service).appPut},
+	{"PATCH", appsPath + "/{id}", true, "Change some of an application's name, scopes and redirect URIs.", (*Service).appPatch},
+	{"DELETE", appsPath + "/{id}", true, "Delete an application; its tokens stop working on every node.", (*Service).appDelete},
+	{"POST", appsPath + "/{id}/secret", true, "Regenerate an application's secret; the old one and its tokens stop at once.", (*Service).appRegenerateSecret},
+	{"GET", patsPath, false, "List your personal access tokens.", (*Service).patList},
+	{"POST", patsPath, false, "Create a personal access token; it is shown once.", (*Service).patCreate},
+	{"GET", patsPath + "/{id}", false, "Read one of your personal access tokens.", (*Service).patGet},
+	{"DELETE", patsPath + "/{id}", false, "Revoke one of your personal access tokens.", (*Service).patRevoke},
+}
+
+// AdminRoutes lists the administration APIs.
+func AdminRoutes() []AdminRoute { return slices.Clone(adminRoutes) }
+
 // mountAdmin adds the administration APIs.
 func (s *Service) mountAdmin(m Mux) {
-	const apps = "/{org}/identity_/api/ExternalApplications"
-	m.HandleFunc("GET "+apps, s.adminHandler(true, s.appList))
-	m.HandleFunc("POST "+apps, s.adminHandler(true, s.appCreate))
-	m.HandleFunc("GET "+apps+"/{id}", s.adminHandler(true, s.appGet))
-	m.HandleFunc("PUT "+apps+"/{id}", s.adminHandler(true, s.appPut))
-	m.HandleFunc("PATCH "+apps+"/{id}", s.adminHandler(true, s.appPatch))
-	m.HandleFunc("DELETE "+apps+"/{id}", s.adminHandler(true, s.appDelete))
-	m.HandleFunc("POST "+apps+"/{id}/secret", s.adminHandler(true, s.appRegenerateSecret))
-	const pats = "/{org}/identity_/api/PersonalAccessTokens"
-	m.HandleFunc("GET "+pats, s.adminHandler(false, s.patList))
-	m.HandleFunc("POST "+pats, s.adminHandler(false, s.patCreate))
-	m.HandleFunc("GET "+pats+"/{id}", s.adminHandler(false, s.patGet))
-	m.HandleFunc("DELETE "+pats+"/{id}", s.adminHandler(false, s.patRevoke))
+	for _, rt := range adminRoutes {
+		h := rt.handle
+		m.HandleFunc(rt.Method+" "+rt.Path, s.adminHandler(rt.OrgAdmin, func(w http.ResponseWriter, r *http.Request, c adminCaller) error {
+			return h(s, w, r, c)
+		}))
+	}
 }
 
 // adminCaller is the authenticated caller of an admin API.
