@@ -187,7 +187,7 @@ func searchError(c *call, err error) *apiError {
 	if errors.Is(err, store.ErrInvalid) {
 		return invalid("%s", strings.TrimPrefix(err.Error(), store.ErrInvalid.Error()+": "))
 	}
-	return internalError(c.r, err)
+	return storeError(c, err)
 }
 
 // writeList writes an OData collection; total is the count for $count=true (-1: not asked).

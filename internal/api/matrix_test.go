@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/openorch/openorch/internal/api"
+	"github.com/openorch/openorch/internal/store"
 )
 
 // TestAuthorizationMatrix calls every route of the table with no token, another
@@ -23,7 +24,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 			acme, _ := e.st.OrganizationGetByName(ctx, "acme")
 			tn, _ := e.st.TenantGetByName(ctx, acme.ID, "DefaultTenant")
 			shared, _ := e.st.FolderGetByPath(ctx, tn.ID, "Shared")
-			keys := map[string]string{"Folders": itoa(shared.ID)}
+			ann, _ := e.st.UserGetByEmail(ctx, acme.ID, "ann@acme.test")
+			worker, err := e.st.MachineCreate(ctx, store.MachineCreateParams{TenantID: tn.ID, Name: "matrix-worker",
+				ClientID: "matrix-worker", SecretHash: strings.Repeat("0", 64), Slots: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys := map[string]string{"Folders": itoa(shared.ID), "Users": itoa(ann.ID), "Roles": "1", "Machines": itoa(worker.ID)}
 
 			// ann: organization administrator (every permission); eve: no role anywhere;
 			// globex: another organization; scopeless: a token without the route's scope.

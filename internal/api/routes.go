@@ -97,6 +97,22 @@ func (a *API) routeTable() []route {
 			Handle: listQueueDefinitions, Summary: "The queues of the folder."},
 		{Method: "GET", Set: "Users", Action: "GetCurrentUser", Scope: "OR.Users", Folder: tenantLevel, Handle: getCurrentUser,
 			Summary: "The caller, as a user of the tenant."},
+		{Method: "GET", Set: "Users", Scope: "OR.Users", Perm: "Users.View", Folder: tenantLevel, Handle: listUsers,
+			Summary: "The organization's users and external applications that are members of the tenant (a role in it or in one of its folders; organization administrators always). Applications have Type DirectoryExternalApplication and a negative Id; $filter and $orderby apply to both."},
+		{Method: "GET", Set: "Users", Key: true, Scope: "OR.Users", Perm: "Users.View", Folder: tenantLevel, Handle: getUser,
+			Summary: "One member of the tenant by Id (negative for an external application)."},
+		{Method: "GET", Set: "Roles", Scope: "OR.Users", Perm: "Roles.View", Folder: tenantLevel, Handle: listRoles,
+			Summary: "The built-in roles and the tenant's custom roles, with their permissions."},
+		{Method: "GET", Set: "Roles", Key: true, Scope: "OR.Users", Perm: "Roles.View", Folder: tenantLevel, Handle: getRole,
+			Summary: "One role by Id."},
+		{Method: "GET", Set: "Machines", Scope: "OR.Machines", Perm: "Machines.View", Folder: tenantLevel, Handle: listMachines,
+			Summary: "The tenant's machines (client ids, never secrets)."},
+		{Method: "GET", Set: "Machines", Key: true, Scope: "OR.Machines", Perm: "Machines.View", Folder: tenantLevel, Handle: getMachine,
+			Summary: "One machine by Id."},
+		{Method: "GET", Set: "Settings", Action: "GetLicense", Scope: "OR.Settings", Folder: tenantLevel, Handle: getLicense,
+			Summary: "The tenant's license: OpenOrch has none, so it never expires; Allowed.Unattended is the slots of the tenant's machines."},
+		{Method: "GET", Set: "Settings", Action: "GetAuthenticationSettings", Scope: "OR.Settings", Folder: tenantLevel,
+			Handle: getAuthenticationSettings, Summary: "Keys and Values with Build.Version; the api-supported-versions header gives the API version."},
 	}
 }
 

@@ -86,6 +86,11 @@ type Store interface {
 	UserList(ctx context.Context, orgID int64) ([]tenancy.User, error)
 	UserUpdate(ctx context.Context, orgID, id int64, fn func(tenancy.User) (tenancy.User, error)) (tenancy.User, error)
 	UserDelete(ctx context.Context, orgID, id int64) error
+	// TenantUserSearch pages the Users entity set of a tenant (p.TenantID) of organization
+	// orgID with an OData query: the organization's users and external applications that
+	// are members of the tenant (hold a role in it or in one of its folders; organization
+	// administrators always are). p.FolderID and p.OnlyFolders must be unset.
+	TenantUserSearch(ctx context.Context, orgID int64, p SearchParams) (page []TenantUser, total int, err error)
 
 	AppCreate(ctx context.Context, p AppCreateParams) (tenancy.App, error)
 	AppGet(ctx context.Context, orgID, id int64) (tenancy.App, error)
@@ -104,6 +109,9 @@ type Store interface {
 	MachineList(ctx context.Context, tenantID int64) ([]tenancy.Machine, error)
 	MachineUpdate(ctx context.Context, tenantID, id int64, fn func(tenancy.Machine) (tenancy.Machine, error)) (tenancy.Machine, error)
 	MachineDelete(ctx context.Context, tenantID, id int64) error
+	// MachineSearch pages a tenant's machines with an OData query (p.FolderID and
+	// p.OnlyFolders must be unset).
+	MachineSearch(ctx context.Context, p SearchParams) (page []tenancy.Machine, total int, err error)
 
 	// RoleCreate adds a custom role to a tenant.
 	RoleCreate(ctx context.Context, p RoleCreateParams) (tenancy.Role, error)
@@ -115,6 +123,9 @@ type Store interface {
 	// RoleUpdate and RoleDelete refuse built-in roles (ErrInvalid).
 	RoleUpdate(ctx context.Context, tenantID, id int64, fn func(tenancy.Role) (tenancy.Role, error)) (tenancy.Role, error)
 	RoleDelete(ctx context.Context, tenantID, id int64) error
+	// RoleSearch pages the built-in roles and the tenant's custom roles with an OData
+	// query (p.FolderID and p.OnlyFolders must be unset).
+	RoleSearch(ctx context.Context, p SearchParams) (page []tenancy.Role, total int, err error)
 
 	// MembershipSet replaces the roles a principal holds in a tenant (FolderID 0) or folder.
 	// An empty RoleIDs removes the membership.
@@ -249,4 +260,32 @@ type QueueDefinitionCreateParams struct {
 	Description            string
 	MaxNumberOfRetries     int
 	EnforceUniqueReference bool
+}
+
+// TenantUser is one row of a tenant's Users entity set: a user of the organization or
+// one of its external applications, which UiPath lists among the users.
+type TenantUser struct {
+	// Principal is the user or the app.
+	Principal tenancy.Principal
+	// ID is the row's Id in the entity set: the user's id, or for an app minus the app's
+	// id, so that users and apps (numbered apart) never share an Id.
+	ID        int64
+	Key       string
+	UserName  string // a user's email, an app's client id
+	Name      string
+	Email     string // "" for an app
+	Disabled  bool
+	OrgAdmin  bool
+	CreatedAt time.Time
+}
+
+// TenantUserID is the Users Id of a principal (see TenantUser.ID); 0 for a machine.
+func TenantUserID(p tenancy.Principal) int64 {
+	switch p.Kind {
+	case tenancy.PrincipalUser:
+		return p.ID
+	case tenancy.PrincipalApp:
+		return -p.ID
+	}
+	return 0
 }
