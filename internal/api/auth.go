@@ -114,7 +114,7 @@ func scopeOK(scopes []string, area, method string) bool {
 // authorize checks the scope, resolves the folder context, and checks the permission.
 func (a *API) authorize(c *call) *apiError {
 	rt := c.route
-	if !scopeOK(c.who.claims.Scopes(), rt.Scope, c.r.Method) {
+	if !scopeOK(c.who.claims.Scopes(), rt.Scope, c.r.Method) && (rt.AltScope == "" || !scopeOK(c.who.claims.Scopes(), rt.AltScope, c.r.Method)) {
 		want := rt.Scope + ".Write"
 		if c.r.Method == http.MethodGet {
 			want = rt.Scope + ".Read"

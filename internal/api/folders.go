@@ -152,7 +152,7 @@ type userDTO struct {
 // getCurrentUser serves GET /odata/Users/…GetCurrentUser.
 func getCurrentUser(a *API, c *call) *apiError {
 	who := c.who
-	d := userDTO{ID: who.principal.ID, Key: who.claims.Subject, TenancyName: c.tenant.Name, IsActive: true}
+	d := userDTO{ID: store.TenantUserID(who.principal), Key: who.claims.Subject, TenancyName: c.tenant.Name, IsActive: true}
 	switch {
 	case who.user != nil:
 		d.UserName, d.Name, d.FullName, d.EmailAddress, d.Type = who.user.Email, who.user.Name, who.user.Name, who.user.Email, "User"

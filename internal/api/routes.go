@@ -28,6 +28,8 @@ type route struct {
 	// Scope is the OR scope area: the token needs Scope, or Scope.Read for GET and
 	// Scope.Write otherwise (or OrchestratorApiUserAccess).
 	Scope string
+	// AltScope is a second area whose scopes also allow the route ("" for none).
+	AltScope string
 	// Perm is the permission the principal needs; "" means any member of the tenant.
 	Perm   tenancy.Permission
 	Folder folderMode
@@ -93,6 +95,14 @@ func (a *API) routeTable() []route {
 			Summary: "The folders the caller may use (all of them for a tenant Administrator)."},
 		{Method: "GET", Set: "Folders", Key: true, Scope: "OR.Folders", Folder: tenantLevel, Handle: getFolder,
 			Summary: "One folder by Id."},
+		{Method: "POST", Set: "Folders", Scope: "OR.Folders", Perm: "Folders.Create", Folder: tenantLevel, Handle: createFolder,
+			Summary: "Create a folder: DisplayName, Description, ParentId or ParentKey (depth at most 7)."},
+		{Method: "PUT", Set: "Folders", Key: true, Scope: "OR.Folders", Perm: "Folders.Edit", Folder: tenantLevel, Handle: updateFolder,
+			Summary: "Rename a folder or change its description; its subfolders' names follow."},
+		{Method: "PATCH", Set: "Folders", Key: true, Scope: "OR.Folders", Perm: "Folders.Edit", Folder: tenantLevel, Handle: updateFolder,
+			Summary: "Change some of a folder's DisplayName and Description."},
+		{Method: "DELETE", Set: "Folders", Key: true, Scope: "OR.Folders", Perm: "Folders.Delete", Folder: tenantLevel, Handle: deleteFolder,
+			Summary: "Delete a folder without subfolders or queues."},
 		{Method: "GET", Set: "QueueDefinitions", Scope: "OR.Queues", Perm: "Queues.View", Folder: folderRequired,
 			Handle: listQueueDefinitions, Summary: "The queues of the folder."},
 		{Method: "GET", Set: "Users", Action: "GetCurrentUser", Scope: "OR.Users", Folder: tenantLevel, Handle: getCurrentUser,
@@ -109,7 +119,7 @@ func (a *API) routeTable() []route {
 			Summary: "The tenant's machines (client ids, never secrets)."},
 		{Method: "GET", Set: "Machines", Key: true, Scope: "OR.Machines", Perm: "Machines.View", Folder: tenantLevel, Handle: getMachine,
 			Summary: "One machine by Id."},
-		{Method: "GET", Set: "Settings", Action: "GetLicense", Scope: "OR.Settings", Folder: tenantLevel, Handle: getLicense,
+		{Method: "GET", Set: "Settings", Action: "GetLicense", Scope: "OR.Settings", AltScope: "OR.License", Folder: tenantLevel, Handle: getLicense,
 			Summary: "The tenant's license: OpenOrch has none, so it never expires; Allowed.Unattended is the slots of the tenant's machines."},
 		{Method: "GET", Set: "Settings", Action: "GetAuthenticationSettings", Scope: "OR.Settings", Folder: tenantLevel,
 			Handle: getAuthenticationSettings, Summary: "Keys and Values with Build.Version; the api-supported-versions header gives the API version."},
@@ -119,12 +129,13 @@ func (a *API) routeTable() []route {
 // RouteInfo describes one operation of the API, for the OpenAPI document and the
 // authorization matrix test.
 type RouteInfo struct {
-	Method  string
-	Path    string // relative to …/orchestrator_, e.g. "/odata/Folders({key})"
-	Scope   string
-	Perm    string // "" when any member of the tenant may call it
-	Folder  string // "none", "required" or "optional"
-	Summary string
+	Method   string
+	Path     string // relative to …/orchestrator_, e.g. "/odata/Folders({key})"
+	Scope    string
+	AltScope string
+	Perm     string // "" when any member of the tenant may call it
+	Folder   string // "none", "required" or "optional"
+	Summary  string
 }
 
 // Routes lists every operation the API serves.
@@ -138,7 +149,7 @@ func (a *API) Routes() []RouteInfo {
 		if rt.Action != "" {
 			path += "/UiPath.Server.Configuration.OData." + rt.Action
 		}
-		out = append(out, RouteInfo{Method: rt.Method, Path: path, Scope: rt.Scope, Perm: string(rt.Perm),
+		out = append(out, RouteInfo{Method: rt.Method, Path: path, Scope: rt.Scope, AltScope: rt.AltScope, Perm: string(rt.Perm),
 			Folder: [...]string{"none", "required", "optional"}[rt.Folder], Summary: rt.Summary})
 	}
 	return out

@@ -34,9 +34,16 @@ func (a *API) openAPI(base, orgBase string) object {
 		p[strings.ToLower(method)] = op
 	}
 	for _, rt := range a.Routes() {
-		scopes := []string{rt.Scope, rt.Scope + ".Write"}
-		if rt.Method == http.MethodGet {
-			scopes[1] = rt.Scope + ".Read"
+		var scopes []string
+		for _, area := range []string{rt.Scope, rt.AltScope} {
+			if area == "" {
+				continue
+			}
+			suffix := ".Write"
+			if rt.Method == http.MethodGet {
+				suffix = ".Read"
+			}
+			scopes = append(scopes, area, area+suffix)
 		}
 		op := object{
 			"summary":     rt.Summary,
@@ -89,9 +96,13 @@ func (a *API) openAPI(base, orgBase string) object {
 	}
 	scopes := object{"OrchestratorApiUserAccess": "every OR scope, as the signed-in user (roles still apply)"}
 	for _, rt := range a.Routes() {
-		scopes[rt.Scope] = "read and write " + strings.TrimPrefix(rt.Scope, "OR.")
-		scopes[rt.Scope+".Read"] = "read " + strings.TrimPrefix(rt.Scope, "OR.")
-		scopes[rt.Scope+".Write"] = "write " + strings.TrimPrefix(rt.Scope, "OR.")
+		for _, area := range []string{rt.Scope, rt.AltScope} {
+			if area != "" {
+				scopes[area] = "read and write " + strings.TrimPrefix(area, "OR.")
+				scopes[area+".Read"] = "read " + strings.TrimPrefix(area, "OR.")
+				scopes[area+".Write"] = "write " + strings.TrimPrefix(area, "OR.")
+			}
+		}
 	}
 	return object{
 		"openapi": "3.0.3",
