@@ -47,8 +47,14 @@ func createFolder(a *API, c *call) *apiError {
 	if in.Description != nil {
 		desc = *in.Description
 	}
-	f, err := a.st.FolderCreate(c.ctx(), store.FolderCreateParams{TenantID: c.tenant.ID, ParentID: parentID,
-		DisplayName: strings.TrimSpace(*in.DisplayName), Description: desc})
+	var f tenancy.Folder
+	err := a.write(c, func(tx store.Store) (store.AuditEntry, error) {
+		var err error
+		f, err = tx.FolderCreate(c.ctx(), store.FolderCreateParams{TenantID: c.tenant.ID, ParentID: parentID,
+			DisplayName: strings.TrimSpace(*in.DisplayName), Description: desc})
+		return store.AuditEntry{Action: "Create", Component: "Folders", EntityID: f.ID, EntityName: f.FullyQualifiedName,
+			Details: "created folder " + f.FullyQualifiedName}, err
+	})
 	if e := storeError(c, err); e != nil {
 		return e
 	}
@@ -78,14 +84,23 @@ func updateFolder(a *API, c *call) *apiError {
 	} else if c.r.Method == http.MethodPut {
 		return invalid("DisplayName is required with PUT (use PATCH to change only some fields)")
 	}
-	_, err := a.st.FolderUpdate(c.ctx(), c.tenant.ID, id, func(f tenancy.Folder) (tenancy.Folder, error) {
-		if in.DisplayName != nil {
-			f.DisplayName = strings.TrimSpace(*in.DisplayName)
+	err := a.write(c, func(tx store.Store) (store.AuditEntry, error) {
+		var before string
+		f, err := tx.FolderUpdate(c.ctx(), c.tenant.ID, id, func(f tenancy.Folder) (tenancy.Folder, error) {
+			before = f.FullyQualifiedName
+			if in.DisplayName != nil {
+				f.DisplayName = strings.TrimSpace(*in.DisplayName)
+			}
+			if in.Description != nil {
+				f.Description = *in.Description
+			}
+			return f, nil
+		})
+		details := "updated folder " + f.FullyQualifiedName
+		if before != f.FullyQualifiedName {
+			details = "renamed folder " + before + " to " + f.FullyQualifiedName
 		}
-		if in.Description != nil {
-			f.Description = *in.Description
-		}
-		return f, nil
+		return store.AuditEntry{Action: "Update", Component: "Folders", EntityID: id, EntityName: f.FullyQualifiedName, Details: details}, err
 	})
 	if e := storeError(c, err); e != nil {
 		return e
@@ -100,7 +115,15 @@ func deleteFolder(a *API, c *call) *apiError {
 	if e != nil {
 		return e
 	}
-	if e := storeError(c, a.st.FolderDelete(c.ctx(), c.tenant.ID, id)); e != nil {
+	err := a.write(c, func(tx store.Store) (store.AuditEntry, error) {
+		f, err := tx.FolderGet(c.ctx(), c.tenant.ID, id)
+		if err == nil {
+			err = tx.FolderDelete(c.ctx(), c.tenant.ID, id)
+		}
+		return store.AuditEntry{Action: "Delete", Component: "Folders", EntityID: id, EntityName: f.FullyQualifiedName,
+			Details: "deleted folder " + f.FullyQualifiedName}, err
+	})
+	if e := storeError(c, err); e != nil {
 		return e
 	}
 	c.w.WriteHeader(http.StatusNoContent)

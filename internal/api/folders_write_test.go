@@ -74,6 +74,21 @@ func TestFolderWrites(t *testing.T) {
 			wantStatus(t, e.send(t, "DELETE", base+"/odata/Folders("+itoa(parent)+")", "", ann), 404)
 			// Creating folders is for tenant Administrators.
 			wantStatus(t, e.send(t, "POST", base+"/odata/Folders", `{"DisplayName":"Mine"}`, bob), 403, "Folders.Create")
+
+			// Every change is in the audit log, by whom; refused changes left nothing.
+			audit := bearer(e.userToken(t, "acme", "ann@acme.test", "OR.Audit.Read"))
+			r = e.get(t, base+"/odata/AuditLogs?$filter=Component+eq+'Folders'&$orderby=Id&$count=true", audit)
+			wantStatus(t, r, 200, `"@odata.count":9`, `"UserName":"user ann@acme.test"`, `"ClientId":"orch-cli"`,
+				`"OperationText":"renamed folder Ops to Operations"`, `"OperationText":"deleted folder Operations/L2/L3/L4/L5/L6/L7"`)
+			actions := names(t, r, "Action")
+			want := "Create,Create,Create,Create,Create,Create,Create,Update,Delete"
+			if got := strings.Join(actions, ","); got != want {
+				t.Errorf("audit actions %s, want %s", got, want)
+			}
+			wantStatus(t, e.get(t, base+"/odata/AuditLogs", bob), 403, "Audit.View")
+			// Another tenant's log does not show these.
+			r = e.get(t, "/acme/Other/orchestrator_/odata/AuditLogs?$count=true", audit)
+			wantStatus(t, r, 200, `"@odata.count":0`)
 		})
 	}
 }

@@ -103,6 +103,8 @@ func (a *API) routeTable() []route {
 			Summary: "Change some of a folder's DisplayName and Description."},
 		{Method: "DELETE", Set: "Folders", Key: true, Scope: "OR.Folders", Perm: "Folders.Delete", Folder: tenantLevel, Handle: deleteFolder,
 			Summary: "Delete a folder without subfolders or queues."},
+		{Method: "GET", Set: "AuditLogs", Scope: "OR.Audit", Perm: "Audit.View", Folder: tenantLevel, Handle: listAuditLogs,
+			Summary: "The tenant's audit log: every change made through the API, with principal and client."},
 		{Method: "GET", Set: "QueueDefinitions", Scope: "OR.Queues", Perm: "Queues.View", Folder: folderRequired,
 			Handle: listQueueDefinitions, Summary: "The queues of the folder."},
 		{Method: "GET", Set: "Users", Action: "GetCurrentUser", Scope: "OR.Users", Folder: tenantLevel, Handle: getCurrentUser,

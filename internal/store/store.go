@@ -190,6 +190,11 @@ type Store interface {
 	PATRevoke(ctx context.Context, orgID, userID, id int64, now time.Time) (PAT, error)
 	PATTouch(ctx context.Context, id int64, now time.Time) error
 
+	// AuditAdd records an audit entry (At defaults to now). AuditSearch pages a tenant's
+	// log (its own entries and the organization-wide ones) with an OData query.
+	AuditAdd(ctx context.Context, e AuditEntry) error
+	AuditSearch(ctx context.Context, orgID int64, p SearchParams) (page []AuditEntry, total int, err error)
+
 	QueueDefinitionCreate(ctx context.Context, p QueueDefinitionCreateParams) (tenancy.QueueDefinition, error)
 	QueueDefinitionGet(ctx context.Context, tenantID, id int64) (tenancy.QueueDefinition, error)
 	QueueDefinitionGetByName(ctx context.Context, tenantID, folderID int64, name string) (tenancy.QueueDefinition, error)
