@@ -127,6 +127,18 @@ func (s *Service) event(r *http.Request, orgID int64, kind, clientID, subject, d
 	if err := s.st.IdentityEventAdd(r.Context(), e); err != nil {
 		server.Logger(r.Context()).Warn("identity: could not record event", "kind", kind, "err", err)
 	}
+	if orgID == 0 {
+		return // no organization whose audit log could show it (an unknown client id)
+	}
+	// The organization's audit log shows identity events in every tenant.
+	details := detail
+	if e.IP != "" {
+		details = strings.TrimSpace(details + " (from " + e.IP + ")")
+	}
+	if err := s.st.AuditAdd(r.Context(), store.AuditEntry{OrgID: orgID, Action: kind, Component: "Identity",
+		Principal: subject, ClientID: clientID, Details: details}); err != nil {
+		server.Logger(r.Context()).Warn("identity: could not record audit entry", "kind", kind, "err", err)
+	}
 }
 
 func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {

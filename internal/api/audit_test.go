@@ -1,0 +1,38 @@
+package api_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/openorch/openorch/internal/store"
+	"github.com/openorch/openorch/internal/store/storetest"
+)
+
+// Identity events (refused tokens, sign-ins, secrets regenerated…) are in every tenant's
+// audit log of their organization, and never carry a secret.
+func TestAuditLogShowsIdentityEvents(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(tb testing.TB) store.Store { return storetest.NewSQLite(tb) })
+	resp, err := http.PostForm(e.url+"/identity_/connect/token", url.Values{"grant_type": {"client_credentials"},
+		"client_id": {"acme-bot"}, "client_secret": {"wrong-secret-value-1234567890"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	audit := bearer(e.userToken(t, "acme", "ann@acme.test", "OR.Audit"))
+	for _, tenant := range []string{"DefaultTenant", "Other"} {
+		r := e.get(t, "/acme/"+tenant+"/orchestrator_/odata/AuditLogs?$filter=Component+eq+'Identity'", audit)
+		wantStatus(t, r, 200, `"Action":"token.refused"`, `"ClientId":"acme-bot"`, "client_secret is wrong")
+		if strings.Contains(r.raw, "wrong-secret-value") {
+			t.Error("the audit log shows the secret that was sent")
+		}
+	}
+	// Not in another organization's log.
+	g := bearer(e.appToken(t, "globex-bot", "globex-bot-secret-0123456789abcdef-xy", ""))
+	r := e.get(t, "/globex/DefaultTenant/orchestrator_/odata/AuditLogs", g)
+	if r.status == 200 && strings.Contains(r.raw, "acme-bot") {
+		t.Error("globex sees acme's identity events")
+	}
+}
