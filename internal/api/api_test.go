@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -146,19 +145,7 @@ type reply struct {
 
 func (e *env) get(t *testing.T, path string, headers map[string]string) reply {
 	t.Helper()
-	req, _ := http.NewRequest("GET", e.url+path, nil)
-	for k, v := range headers {
-		req.Header[k] = []string{v} // as sent, in any case
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(b)}
-	json.Unmarshal(b, &r.body)
-	return r
+	return e.send(t, "GET", path, "", headers)
 }
 
 func bearer(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }

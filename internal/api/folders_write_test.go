@@ -8,6 +8,7 @@ import (
 	"testing"
 )
 
+// send makes a request with a JSON body (none when body is "") and headers as given.
 func (e *env) send(t *testing.T, method, path, body string, headers map[string]string) reply {
 	t.Helper()
 	var rd io.Reader
@@ -19,7 +20,7 @@ func (e *env) send(t *testing.T, method, path, body string, headers map[string]s
 		req.Header.Set("Content-Type", "application/json")
 	}
 	for k, v := range headers {
-		req.Header.Set(k, v)
+		req.Header[k] = []string{v} // as sent, in any case
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
