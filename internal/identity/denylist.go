@@ -108,6 +108,18 @@ func (d *DenyList) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// RevokedSince reports whether kind/value was revoked at or after t (on this node, or on
+// another as of the last refresh).
+func (d *DenyList) RevokedSince(kind, value string, t time.Time) bool {
+	if d == nil {
+		return false
+	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	r, ok := d.entries[kind+"\x00"+value]
+	return ok && !r.IssuedBefore.Before(t)
+}
+
 // Denied says why the token is revoked, or "" when it is not.
 func (d *DenyList) Denied(c Claims) string {
 	issued := time.UnixMilli(c.IssuedAtMillis)

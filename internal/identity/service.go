@@ -42,6 +42,8 @@ type Service struct {
 	fails *failures
 	// failed sign-ins on the login page
 	accountFails, addressFails *failures
+	// clients authenticated recently (client_credentials)
+	clients *clientCache
 	// pats is this node's state of PAT verification (last touches, cached organizations)
 	pats patState
 }
@@ -61,6 +63,7 @@ func New(o Options) *Service {
 	}
 	s.verifier = NewVerifier(s.keys, s.deny, s.public)
 	s.fails = newFailures(10, time.Minute, s.now)
+	s.clients = newClientCache(s.now)
 	s.accountFails = newFailures(loginFailuresPerAccount, loginWindow, s.now)
 	s.addressFails = newFailures(loginFailuresPerAddress, loginWindow, s.now)
 	return s

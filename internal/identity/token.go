@@ -179,8 +179,21 @@ func (s *Service) blockedErr(id string, ip netip.Addr) *oauthError {
 	return oe
 }
 
-// lookupClient finds an app or machine by client id, with its secret hash.
+// lookupClient finds an app or machine by client id, with its secret hash, through the
+// node's client cache (see clientCache).
 func (s *Service) lookupClient(r *http.Request, id string) (client, string, *oauthError) {
+	if c, hash, ok := s.clients.get(id, s.deny); ok {
+		return c, hash, nil
+	}
+	c, hash, oe := s.loadClient(r, id)
+	if oe == nil {
+		s.clients.put(id, c, hash)
+	}
+	return c, hash, oe
+}
+
+// loadClient reads an app or machine, and its organization, from the store.
+func (s *Service) loadClient(r *http.Request, id string) (client, string, *oauthError) {
 	ctx := r.Context()
 	app, err := s.st.AppGetByClientID(ctx, id)
 	if err == nil {
