@@ -50,11 +50,12 @@ func (cc *clientCache) get(id string, deny *DenyList) (client, string, bool) {
 	return e.c, e.hash, true
 }
 
-func (cc *clientCache) put(id string, c client, hash string) {
+// put caches a client read from the store at or after readFrom.
+func (cc *clientCache) put(id string, c client, hash string, readFrom time.Time) {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
 	if len(cc.m) >= clientCacheSize {
 		clear(cc.m) // bounded; a burst of distinct ids only costs store reads
 	}
-	cc.m[id] = cachedClient{c: c, hash: hash, at: cc.now()}
+	cc.m[id] = cachedClient{c: c, hash: hash, at: readFrom}
 }

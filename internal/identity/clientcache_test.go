@@ -29,7 +29,7 @@ func TestClientCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	cc := newClientCache(clock)
-	cc.put("bot", client{id: "bot", name: "app bot"}, "hash1")
+	cc.put("bot", client{id: "bot", name: "app bot"}, "hash1", now)
 	if c, h, ok := cc.get("bot", deny); !ok || c.name != "app bot" || h != "hash1" {
 		t.Fatalf("fresh entry: %v %q %v", c, h, ok)
 	}
@@ -37,7 +37,7 @@ func TestClientCache(t *testing.T) {
 	if _, _, ok := cc.get("bot", deny); ok {
 		t.Error("an entry older than the TTL is still served")
 	}
-	cc.put("bot", client{id: "bot"}, "hash1")
+	cc.put("bot", client{id: "bot"}, "hash1", now)
 	now = now.Add(time.Second)
 	// Regenerating the secret (or deleting the client) revokes its tokens: the entry goes.
 	if err := deny.Revoke(context.Background(), store.RevokeClient, "bot", now.Add(time.Hour)); err != nil {
@@ -48,8 +48,20 @@ func TestClientCache(t *testing.T) {
 	}
 	// A revocation from before the entry was cached does not evict it.
 	now = now.Add(time.Millisecond)
-	cc.put("bot", client{id: "bot"}, "hash2")
+	cc.put("bot", client{id: "bot"}, "hash2", now)
 	if _, h, ok := cc.get("bot", deny); !ok || h != "hash2" {
 		t.Error("an entry cached after the revocation was evicted")
+	}
+	// A read that began before a revocation and finished after it is evicted: it may hold
+	// the old secret.
+	readFrom := now
+	now = now.Add(time.Millisecond)
+	if err := deny.Revoke(context.Background(), store.RevokeClient, "bot", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Millisecond)
+	cc.put("bot", client{id: "bot"}, "old-hash", readFrom)
+	if _, _, ok := cc.get("bot", deny); ok {
+		t.Error("a read that overlapped a revocation is served from the cache")
 	}
 }

@@ -185,9 +185,12 @@ func (s *Service) lookupClient(r *http.Request, id string) (client, string, *oau
 	if c, hash, ok := s.clients.get(id, s.deny); ok {
 		return c, hash, nil
 	}
+	// The entry is dated from before the read: a revocation made while the read was under
+	// way (a secret regenerated) is then newer than the entry and evicts it.
+	loadedFrom := s.now()
 	c, hash, oe := s.loadClient(r, id)
 	if oe == nil {
-		s.clients.put(id, c, hash)
+		s.clients.put(id, c, hash, loadedFrom)
 	}
 	return c, hash, oe
 }
