@@ -102,7 +102,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	ids := identity.New(identity.Options{Store: db, Keys: keys, Deny: deny, PublicURL: publicURL, Logger: logger})
 	ids.Mount(srv)
-	api.New(api.Options{Store: db, Auth: ids, PublicURL: publicURL, Logger: logger, Version: Version}).Mount(srv)
+	// Tokens of machines whose secret is regenerated or which are deleted stop on every node.
+	api.New(api.Options{Store: db, Auth: ids, PublicURL: publicURL, Logger: logger, Version: Version,
+		Revoker: api.DenyListRevoker(deny)}).Mount(srv)
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
 	go keys.Run(background, time.Minute)

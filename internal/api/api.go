@@ -27,6 +27,9 @@ type Options struct {
 	Logger    *slog.Logger
 	// Version is reported by /orchestrator_/api/status/version.
 	Version string
+	// Revoker, when set, revokes on every node the tokens of a machine whose secret is
+	// regenerated or which is deleted (DenyListRevoker).
+	Revoker Revoker
 }
 
 // API serves the Orchestrator API.
@@ -36,12 +39,14 @@ type API struct {
 	public  string
 	logger  *slog.Logger
 	version string
+	revoker Revoker
 	routes  []route
 }
 
 // New makes the API with its route table.
 func New(o Options) *API {
-	a := &API{st: o.Store, auth: o.Auth, public: strings.TrimRight(o.PublicURL, "/"), logger: o.Logger, version: o.Version}
+	a := &API{st: o.Store, auth: o.Auth, public: strings.TrimRight(o.PublicURL, "/"), logger: o.Logger, version: o.Version,
+		revoker: o.Revoker}
 	if a.logger == nil {
 		a.logger = slog.New(slog.DiscardHandler)
 	}

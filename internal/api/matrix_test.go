@@ -39,10 +39,62 @@ func TestAuthorizationMatrix(t *testing.T) {
 				t.Fatal(err)
 			}
 			deleteKeys := map[string]string{"Folders": itoa(deletable.ID)}
+			// Machines and custom roles: PUT and PATCH need an editable role (built-in ones are
+			// refused), deletes a machine and a role of their own.
+			spareMachine, err := e.st.MachineCreate(ctx, store.MachineCreateParams{TenantID: tn.ID, Name: "matrix-spare",
+				ClientID: "matrix-spare", SecretHash: strings.Repeat("0", 64), Slots: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			editableRole, err := e.st.RoleCreate(ctx, store.RoleCreateParams{TenantID: tn.ID, Name: "Matrix Editable", Type: "Folder"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			deletableRole, err := e.st.RoleCreate(ctx, store.RoleCreateParams{TenantID: tn.ID, Name: "Matrix Deletable", Type: "Tenant"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys["Roles"] = itoa(editableRole.ID)
+			deleteKeys["Machines"], deleteKeys["Roles"] = itoa(spareMachine.ID), itoa(deletableRole.ID)
 			bodies := map[string]string{
 				"POST /odata/Folders":         `{"DisplayName":"Matrix"}`,
 				"PUT /odata/Folders({key})":   `{"DisplayName":"Shared","Description":"put"}`,
 				"PATCH /odata/Folders({key})": `{"Description":"patched"}`,
+
+				"POST /odata/Machines":         `{"Name":"matrix-new"}`,
+				"PUT /odata/Machines({key})":   `{"Name":"matrix-worker","UnattendedSlots":2}`,
+				"PATCH /odata/Machines({key})": `{"UnattendedSlots":3}`,
+				"POST /odata/Machines({key})/UiPath.Server.Configuration.OData.RegenerateSecret": `{}`,
+				"POST /odata/Roles":         `{"Name":"Matrix Role","Type":"Folder","Permissions":["Jobs.View"]}`,
+				"PUT /odata/Roles({key})":   `{"Name":"Matrix Editable","Permissions":["Queues.View"]}`,
+				"PATCH /odata/Roles({key})": `{"Permissions":[{"Name":"Jobs.View","IsGranted":true}]}`,
+			}
+
+			// Users and folder assignments: a user of its own to delete; assignments move bob
+			// and the acme-bot app, never eve (she must stay without any role).
+			bob, _ := e.st.UserGetByEmail(ctx, acme.ID, "bob@acme.test")
+			bot, _ := e.st.AppGetByClientID(ctx, "acme-bot")
+			ap, _ := e.st.FolderGetByPath(ctx, tn.ID, "Finance/AP")
+			secretF, _ := e.st.FolderGetByPath(ctx, tn.ID, "Secret")
+			automationUser, _ := e.st.RoleGetByName(ctx, tn.ID, "Automation User")
+			doomed, err := e.st.UserCreate(ctx, store.UserCreateParams{OrgID: acme.ID, Email: "matrix-doomed@acme.test", Name: "Doomed"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			deleteKeys["Users"] = itoa(doomed.ID)
+			bodies["POST /odata/Users"] = `{"UserName":"matrix-new@acme.test","Name":"Matrix","RolesList":["Administrator"]}`
+			bodies["PUT /odata/Users({key})"] = `{"Name":"Ann"}`
+			bodies["PATCH /odata/Users({key})"] = `{"IsActive":true}`
+			bodies["POST /odata/Users({key})/UiPath.Server.Configuration.OData.SetPassword"] = `{"password":"matrix-password"}`
+			bodies["POST /odata/Folders/UiPath.Server.Configuration.OData.AssignUsers"] = `{"assignments":{"UserIds":[` + itoa(bob.ID) +
+				`],"RolesPerFolder":[{"FolderId":` + itoa(secretF.ID) + `,"RoleIds":[` + itoa(automationUser.ID) + `]}]}}`
+			bodies["POST /odata/Folders/UiPath.Server.Configuration.OData.AssignMachines"] = `{"assignments":{"MachineIds":[` + itoa(worker.ID) +
+				`],"FolderIds":[` + itoa(shared.ID) + `]}}`
+			bodies["POST /odata/Folders/UiPath.Server.Configuration.OData.RemoveUserFromFolder"] = `{"userId":` + itoa(bob.ID) + `,"folderId":` + itoa(ap.ID) + `}`
+			bodies["POST /odata/Folders({key})/UiPath.Server.Configuration.OData.RemoveUserFromFolder"] = `{"userId":` + itoa(-bot.ID) + `}`
+			// Functions with parameters get them appended to the path.
+			funcParams := map[string]string{
+				"GET /odata/Folders/UiPath.Server.Configuration.OData.GetUsersForFolder": "(key=" + itoa(shared.ID) + ",includeInherited=true)",
 			}
 
 			// ann: organization administrator (every permission); eve: no role anywhere;
@@ -70,6 +122,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					}
 					path = strings.Replace(path, "{key}", k, 1)
 				}
+				path += funcParams[rt.Method+" "+rt.Path]
 				h := map[string]string{}
 				if rt.Folder == "required" {
 					h["X-UIPATH-OrganizationUnitId"] = itoa(shared.ID)
