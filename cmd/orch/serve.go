@@ -103,7 +103,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	ids := identity.New(identity.Options{Store: db, Keys: keys, Deny: deny, PublicURL: publicURL, Logger: logger})
 	ids.Mount(srv)
 	// Tokens of machines whose secret is regenerated or which are deleted stop on every node.
-	api.New(api.Options{Store: db, Auth: ids, PublicURL: publicURL, Logger: logger, Version: Version,
+	api.New(api.Options{Store: db, Auth: ids, PublicURL: publicURL, Logger: logger, Version: Version, Registry: srv.Registry(),
 		Revoker: api.DenyListRevoker(deny)}).Mount(srv)
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openorch/openorch/internal/identity"
 	"github.com/openorch/openorch/internal/server"
@@ -27,6 +30,8 @@ type Options struct {
 	Logger    *slog.Logger
 	// Version is reported by /orchestrator_/api/status/version.
 	Version string
+	// Registry receives the API's metrics (nil: none are exported).
+	Registry prometheus.Registerer
 	// Revoker, when set, revokes on every node the tokens of a machine whose secret is
 	// regenerated or which is deleted (DenyListRevoker).
 	Revoker Revoker
@@ -41,6 +46,8 @@ type API struct {
 	version string
 	revoker Revoker
 	routes  []route
+	// refusals counts 401s and 403s by reason.
+	refusals *prometheus.CounterVec
 }
 
 // New makes the API with its route table.
@@ -51,6 +58,11 @@ func New(o Options) *API {
 		a.logger = slog.New(slog.DiscardHandler)
 	}
 	a.routes = a.routeTable()
+	a.refusals = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orch_api_refusals_total",
+		Help: "Orchestrator API calls refused with 401 or 403, by status and reason."}, []string{"status", "reason"})
+	if o.Registry != nil {
+		o.Registry.MustRegister(a.refusals)
+	}
 	return a
 }
 
@@ -89,6 +101,13 @@ func (a *API) entry(l layout) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c := &call{w: w, r: r, layout: l}
 		if e := a.serve(c); e != nil {
+			if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
+				reason := e.Reason
+				if reason == "" {
+					reason = "other"
+				}
+				a.refusals.WithLabelValues(strconv.Itoa(e.Status), reason).Inc()
+			}
 			render(w, r, l, e)
 		}
 	}

@@ -93,7 +93,7 @@ func newEnv(t *testing.T, open func(testing.TB) store.Store) *env {
 	t.Cleanup(ts.Close)
 	ids := identity.New(identity.Options{Store: st, Keys: keys, Deny: deny, PublicURL: ts.URL})
 	ids.Mount(srv)
-	api.New(api.Options{Store: st, Auth: ids, PublicURL: ts.URL, Version: "test", Revoker: api.DenyListRevoker(deny)}).Mount(srv)
+	api.New(api.Options{Store: st, Auth: ids, PublicURL: ts.URL, Version: "test", Registry: srv.Registry(), Revoker: api.DenyListRevoker(deny)}).Mount(srv)
 	return &env{url: ts.URL, st: st, keys: keys, ids: ids}
 }
 

@@ -25,23 +25,23 @@ type caller struct {
 func (a *API) authenticate(c *call) (*caller, *apiError) {
 	h := c.r.Header.Get("Authorization")
 	if h == "" {
-		return nil, unauthorized("no Authorization header: send Authorization: Bearer <access token> (from /identity_/connect/token) or a personal access token")
+		return nil, because("no_token", unauthorized("no Authorization header: send Authorization: Bearer <access token> (from /identity_/connect/token) or a personal access token"))
 	}
 	scheme, token, _ := strings.Cut(h, " ")
 	token = strings.TrimSpace(token)
 	if !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return nil, unauthorized("the Authorization header must be \"Bearer <token>\" (got scheme %q)", scheme)
+		return nil, because("malformed_header", unauthorized("the Authorization header must be \"Bearer <token>\" (got scheme %q)", scheme))
 	}
 	claims, err := a.auth.VerifyBearer(c.ctx(), token)
 	var te *identity.TokenError
 	if errors.As(err, &te) {
-		return nil, unauthorized("%s", te.Reason)
+		return nil, because("invalid_token", unauthorized("%s", te.Reason))
 	} else if err != nil {
 		return nil, internalError(c.r, err)
 	}
 	if claims.OrgKey != c.org.Key {
-		return nil, unauthorized("the token was issued for organization %s, not %s: get a token from the organization in the URL",
-			a.orgName(c, claims.OrgKey), c.org.Name)
+		return nil, because("wrong_organization", unauthorized("the token was issued for organization %s, not %s: get a token from the organization in the URL",
+			a.orgName(c, claims.OrgKey), c.org.Name))
 	}
 	who := &caller{claims: claims}
 	ctx := c.ctx()
@@ -49,7 +49,7 @@ func (a *API) authenticate(c *call) (*caller, *apiError) {
 	case identity.SubUser:
 		u, err := a.st.UserGetByKey(ctx, c.org.ID, claims.Subject)
 		if errors.Is(err, store.ErrNotFound) || err == nil && u.Disabled {
-			return nil, unauthorized("the token's user no longer exists or is disabled")
+			return nil, because("principal_gone", unauthorized("the token's user no longer exists or is disabled"))
 		} else if err != nil {
 			return nil, internalError(c.r, err)
 		}
@@ -57,7 +57,7 @@ func (a *API) authenticate(c *call) (*caller, *apiError) {
 	case identity.SubClient:
 		app, err := a.st.AppGetByClientID(ctx, claims.ClientID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && (app.Key != claims.Subject || app.OrgID != c.org.ID) {
-			return nil, unauthorized("the token's application %s no longer exists", claims.ClientID)
+			return nil, because("principal_gone", unauthorized("the token's application %s no longer exists", claims.ClientID))
 		} else if err != nil {
 			return nil, internalError(c.r, err)
 		}
@@ -65,16 +65,16 @@ func (a *API) authenticate(c *call) (*caller, *apiError) {
 	case identity.SubRobot:
 		m, err := a.st.MachineGetByClientID(ctx, claims.ClientID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && m.Key != claims.Subject {
-			return nil, unauthorized("the token's machine %s no longer exists", claims.ClientID)
+			return nil, because("principal_gone", unauthorized("the token's machine %s no longer exists", claims.ClientID))
 		} else if err != nil {
 			return nil, internalError(c.r, err)
 		}
 		if m.TenantID != c.tenant.ID {
-			return nil, unauthorized("the token is for a machine of another tenant than %s", c.tenant.Name)
+			return nil, because("wrong_tenant", unauthorized("the token is for a machine of another tenant than %s", c.tenant.Name))
 		}
 		who.principal, who.name = tenancy.Principal{Kind: tenancy.PrincipalMachine, ID: m.ID}, "machine "+m.Name
 	default:
-		return nil, unauthorized("the token's sub_type %q is not user, client or robot", claims.SubType)
+		return nil, because("invalid_token", unauthorized("the token's sub_type %q is not user, client or robot", claims.SubType))
 	}
 	return who, nil
 }
@@ -119,7 +119,7 @@ func (a *API) authorize(c *call) *apiError {
 		if c.r.Method == http.MethodGet {
 			want = rt.Scope + ".Read"
 		}
-		return forbidden("the token lacks scope %s or %s, which %s needs (the token has: %s)", rt.Scope, want, rt.label(), strings.Join(c.who.claims.Scopes(), " "))
+		return because("missing_scope", forbidden("the token lacks scope %s or %s, which %s needs (the token has: %s)", rt.Scope, want, rt.label(), strings.Join(c.who.claims.Scopes(), " ")))
 	}
 	acc, e := a.accessOf(c)
 	if e != nil {
@@ -128,10 +128,10 @@ func (a *API) authorize(c *call) *apiError {
 	switch rt.Folder {
 	case tenantLevel:
 		if rt.Perm != "" && !acc.TenantPermissions().Has(rt.Perm) {
-			return forbidden("%s lacks permission %s in tenant %s", c.who.name, rt.Perm, c.tenant.Name)
+			return because("missing_permission", forbidden("%s lacks permission %s in tenant %s", c.who.name, rt.Perm, c.tenant.Name))
 		}
 		if rt.Perm == "" && !a.isMember(acc) {
-			return forbidden("%s is not a member of tenant %s: an administrator must assign it a role there or in one of its folders", c.who.name, c.tenant.Name)
+			return because("not_member", forbidden("%s is not a member of tenant %s: an administrator must assign it a role there or in one of its folders", c.who.name, c.tenant.Name))
 		}
 	case folderRequired, folderOptional:
 		f, e := a.folderContext(c, acc)
@@ -142,7 +142,7 @@ func (a *API) authorize(c *call) *apiError {
 			return a.folderRequiredError(c, acc)
 		}
 		if f != nil && rt.Perm != "" && !acc.FolderPermissions(f.ID).Has(rt.Perm) {
-			return forbidden("%s lacks permission %s in folder %s", c.who.name, rt.Perm, f.FullyQualifiedName)
+			return because("missing_permission", forbidden("%s lacks permission %s in folder %s", c.who.name, rt.Perm, f.FullyQualifiedName))
 		}
 		c.folder = f
 	}

@@ -28,6 +28,14 @@ type apiError struct {
 	Details any
 	// AuthReason is set on 401s: it goes into WWW-Authenticate too.
 	AuthReason string
+	// Reason labels 401s and 403s in the metrics, from a fixed set ("missing_scope", …).
+	Reason string
+}
+
+// because labels a refusal for the metrics.
+func because(reason string, e *apiError) *apiError {
+	e.Reason = reason
+	return e
 }
 
 func (e *apiError) Error() string { return e.Message }

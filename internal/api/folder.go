@@ -96,7 +96,7 @@ func (a *API) folderContext(c *call, acc *tenancy.Access) (*tenancy.Folder, *api
 		return nil, internalError(c.r, err)
 	}
 	if err != nil || len(acc.FolderPermissions(f.ID)) == 0 {
-		return nil, &apiError{Status: http.StatusForbidden, Code: codeFolderInvalid,
+		return nil, &apiError{Status: http.StatusForbidden, Code: codeFolderInvalid, Reason: "folder",
 			Message: "Folder does not exist or the user does not have access to the folder.",
 			Details: folderDetails{Reason: "no folder you may use matches " + sent, Headers: folderHeaderHelp, Folders: a.usableFolders(c, acc)}}
 	}
