@@ -92,6 +92,8 @@ type call struct {
 	path   resourcePath
 	folder *tenancy.Folder // the folder context, for folder-scoped routes that have one
 	base   string          // the API base URL: {public}/{org}/{tenant}/orchestrator_
+	// selectFields is the list's $select (nil: every field).
+	selectFields []string
 }
 
 func (c *call) ctx() context.Context { return c.r.Context() }

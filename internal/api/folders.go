@@ -175,9 +175,10 @@ func listQuery(c *call, limit int) (odata.Query, *apiError) {
 	if err != nil {
 		return odata.Query{}, invalid("%s", err)
 	}
-	if len(q.Select) > 0 || len(q.Expand) > 0 {
-		return odata.Query{}, invalid("$select and $expand are not available on %s", c.route.Set)
+	if len(q.Expand) > 0 {
+		return odata.Query{}, invalid("$expand is not available on %s", c.route.Set)
 	}
+	c.selectFields = q.Select
 	return q, nil
 }
 
@@ -192,10 +193,18 @@ func searchError(c *call, err error) *apiError {
 
 // writeList writes an OData collection; total is the count for $count=true (-1: not asked).
 func writeList[T any](c *call, set string, items []T, total int) *apiError {
+	var value any = items
 	if items == nil {
-		items = []T{}
+		value = []T{}
 	}
-	body := map[string]any{"@odata.context": c.base + "/odata/$metadata#" + set, "value": items}
+	if len(c.selectFields) > 0 && !(len(c.selectFields) == 1 && c.selectFields[0] == "*") {
+		projected, e := project(items, c.selectFields)
+		if e != nil {
+			return e
+		}
+		value = projected
+	}
+	body := map[string]any{"@odata.context": c.base + "/odata/$metadata#" + set, "value": value}
 	if total >= 0 {
 		body["@odata.count"] = total
 	}
