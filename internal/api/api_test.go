@@ -67,7 +67,7 @@ type env struct {
 	ids  *identity.Service
 }
 
-func newEnv(t *testing.T, open func(testing.TB) store.Store) *env {
+func newEnv(t testing.TB, open func(testing.TB) store.Store) *env {
 	t.Helper()
 	ctx := context.Background()
 	st := open(t)
@@ -98,7 +98,7 @@ func newEnv(t *testing.T, open func(testing.TB) store.Store) *env {
 }
 
 // appToken gets a client_credentials token.
-func (e *env) appToken(t *testing.T, id, secretValue, scope string) string {
+func (e *env) appToken(t testing.TB, id, secretValue, scope string) string {
 	t.Helper()
 	resp, err := http.PostForm(e.url+"/identity_/connect/token", url.Values{"grant_type": {"client_credentials"},
 		"client_id": {id}, "client_secret": {secretValue}, "scope": {scope}})
@@ -117,7 +117,7 @@ func (e *env) appToken(t *testing.T, id, secretValue, scope string) string {
 }
 
 // userToken issues a user's access token as the identity service would.
-func (e *env) userToken(t *testing.T, org, email, scope string) string {
+func (e *env) userToken(t testing.TB, org, email, scope string) string {
 	t.Helper()
 	ctx := context.Background()
 	o, err := e.st.OrganizationGetByName(ctx, org)

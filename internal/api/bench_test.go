@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"sort"
@@ -16,12 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openorch/openorch/internal/api"
-	"github.com/openorch/openorch/internal/bootstrap"
-	"github.com/openorch/openorch/internal/config"
-	"github.com/openorch/openorch/internal/identity"
-	"github.com/openorch/openorch/internal/secret"
-	"github.com/openorch/openorch/internal/server"
 	"github.com/openorch/openorch/internal/store"
 	"github.com/openorch/openorch/internal/store/postgres"
 	"github.com/openorch/openorch/internal/store/sqlite"
@@ -83,35 +76,6 @@ func benchEngines() []struct {
 			return benchEngine{st: st, raw: raw}
 		}},
 	}
-}
-
-// newBenchEnv is newEnv for a testing.TB over an already opened store.
-func newBenchEnv(tb testing.TB, st store.Store) *env {
-	tb.Helper()
-	ctx := context.Background()
-	f, err := config.ParseFile("orch.yaml", []byte(setup), nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := bootstrap.Apply(ctx, st, f, "orch.yaml"); err != nil {
-		tb.Fatal(err)
-	}
-	sk, _ := secret.GenerateKey()
-	keys, err := identity.NewKeys(ctx, st, sk, identity.KeysOptions{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	deny, err := identity.NewDenyList(ctx, st, nil, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	srv := server.New(server.Options{})
-	ts := httptest.NewServer(srv)
-	tb.Cleanup(ts.Close)
-	ids := identity.New(identity.Options{Store: st, Keys: keys, Deny: deny, PublicURL: ts.URL})
-	ids.Mount(srv)
-	api.New(api.Options{Store: st, Auth: ids, PublicURL: ts.URL, Version: "test", Registry: srv.Registry(), Revoker: api.DenyListRevoker(deny)}).Mount(srv)
-	return &env{url: ts.URL, st: st, keys: keys, ids: ids}
 }
 
 // seedAudit adds auditBenchRows entries to acme/DefaultTenant in one transaction, spread
@@ -194,7 +158,7 @@ func BenchmarkAuditLogs(b *testing.B) {
 	for _, eng := range benchEngines() {
 		b.Run(eng.name, func(b *testing.B) {
 			be := eng.open(b)
-			e := newBenchEnv(b, be.st)
+			e := newEnv(b, func(testing.TB) store.Store { return be.st })
 			now := time.Now().UTC()
 			start := time.Now()
 			orgID, tenantID := seedAudit(b, be.st, now)
@@ -202,7 +166,7 @@ func BenchmarkAuditLogs(b *testing.B) {
 			since := now.Add(-7 * 24 * time.Hour).Truncate(time.Second)
 			logAuditPlan(b, eng.name, be.raw, orgID, tenantID, since)
 
-			tok := benchUserToken(b, e, "acme", "ann@acme.test", "OR.Audit")
+			tok := e.userToken(b, "acme", "ann@acme.test", "OR.Audit")
 			qs := url.Values{
 				"$filter":  {"Component eq 'Folders' and ExecutionTime ge " + since.Format(time.RFC3339)},
 				"$orderby": {"ExecutionTime desc"},
@@ -283,24 +247,4 @@ func BenchmarkAuditLogs(b *testing.B) {
 			}
 		})
 	}
-}
-
-// benchUserToken is env.userToken for a testing.TB.
-func benchUserToken(tb testing.TB, e *env, org, email, scope string) string {
-	tb.Helper()
-	ctx := context.Background()
-	o, err := e.st.OrganizationGetByName(ctx, org)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	u, err := e.st.UserGetByEmail(ctx, o.ID, email)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tok, _, err := e.keys.Issue(identity.Claims{Issuer: e.url + "/identity_", Subject: u.Key, SubType: identity.SubUser,
-		ClientID: "orch-cli", OrgKey: o.Key, Scope: scope}, time.Hour)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return tok
 }
