@@ -2,12 +2,9 @@ package api
 
 import (
 	"errors"
-	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/openorch/openorch/internal/odata"
 	"github.com/openorch/openorch/internal/store"
 	"github.com/openorch/openorch/internal/tenancy"
 )
@@ -134,86 +131,4 @@ func listQueueDefinitions(a *API, c *call) *apiError {
 			EnforceUniqueReference: q.EnforceUniqueReference, CreationTime: q.CreatedAt, OrganizationUnitID: q.FolderID})
 	}
 	return writeList(c, "QueueDefinitions", out, total)
-}
-
-// userDTO is UiPath's UserDto (the fields clients read).
-type userDTO struct {
-	ID           int64  `json:"Id"`
-	Key          string `json:"Key"`
-	UserName     string `json:"UserName"`
-	Name         string `json:"Name"`
-	FullName     string `json:"FullName"`
-	EmailAddress string `json:"EmailAddress"`
-	IsActive     bool   `json:"IsActive"`
-	TenancyName  string `json:"TenancyName"`
-	Type         string `json:"Type"`
-}
-
-// getCurrentUser serves GET /odata/Users/…GetCurrentUser.
-func getCurrentUser(a *API, c *call) *apiError {
-	who := c.who
-	d := userDTO{ID: store.TenantUserID(who.principal), Key: who.claims.Subject, TenancyName: c.tenant.Name, IsActive: true}
-	switch {
-	case who.user != nil:
-		d.UserName, d.Name, d.FullName, d.EmailAddress, d.Type = who.user.Email, who.user.Name, who.user.Name, who.user.Email, "User"
-	case who.principal.Kind == tenancy.PrincipalApp:
-		d.UserName, d.Name, d.FullName, d.Type = who.claims.ClientID, who.name, who.name, "DirectoryExternalApplication"
-	default:
-		d.UserName, d.Name, d.FullName, d.Type = who.claims.ClientID, who.name, who.name, "Robot"
-	}
-	return writeEntity(c, "Users", d)
-}
-
-// listQuery parses the OData query options of a list, with the paging cap of DESIGN §5:
-// without $top a list returns the cap, and a $top above it is refused.
-func listQuery(c *call, limit int) (odata.Query, *apiError) {
-	v, err := odata.ParseQueryString(c.r.URL.RawQuery)
-	if err != nil {
-		return odata.Query{}, invalid("the query string is malformed: %s", err)
-	}
-	q, err := odata.Parse(v, odata.Limits{DefaultTop: limit, MaxTop: limit})
-	if err != nil {
-		return odata.Query{}, invalid("%s", err)
-	}
-	if len(q.Expand) > 0 {
-		return odata.Query{}, invalid("$expand is not available on %s", c.route.Set)
-	}
-	c.selectFields = q.Select
-	return q, nil
-}
-
-// searchError turns a store search error into the answer: a query the entity set cannot
-// answer is the caller's mistake (400), anything else is internal.
-func searchError(c *call, err error) *apiError {
-	if errors.Is(err, store.ErrInvalid) {
-		return invalid("%s", strings.TrimPrefix(err.Error(), store.ErrInvalid.Error()+": "))
-	}
-	return storeError(c, err)
-}
-
-// writeList writes an OData collection; total is the count for $count=true (-1: not asked).
-func writeList[T any](c *call, set string, items []T, total int) *apiError {
-	var value any = items
-	if items == nil {
-		value = []T{}
-	}
-	if len(c.selectFields) > 0 && !(len(c.selectFields) == 1 && c.selectFields[0] == "*") {
-		projected, e := project(items, c.selectFields)
-		if e != nil {
-			return e
-		}
-		value = projected
-	}
-	body := map[string]any{"@odata.context": c.base + "/odata/$metadata#" + set, "value": value}
-	if total >= 0 {
-		body["@odata.count"] = total
-	}
-	writeJSON(c.w, http.StatusOK, body)
-	return nil
-}
-
-// writeEntity writes one entity with its @odata.context.
-func writeEntity(c *call, set string, v any) *apiError {
-	writeJSON(c.w, http.StatusOK, withContext(c.base+"/odata/$metadata#"+set+"/$entity", v))
-	return nil
 }

@@ -147,25 +147,3 @@ func (a *API) parentOf(c *call, f tenancy.Folder) map[int64]tenancy.Folder {
 	}
 	return byID
 }
-
-// storeError maps the store's sentinel errors to answers; their messages name the entity
-// and the field, so they are shown as they are.
-func storeError(c *call, err error) *apiError {
-	if err == nil {
-		return nil
-	}
-	// "folder \"Shared\" already exists in this tenant: conflict" → without the sentinel's word.
-	msg := err.Error()
-	for _, s := range []error{store.ErrNotFound, store.ErrConflict, store.ErrInvalid} {
-		msg = strings.TrimSuffix(msg, ": "+s.Error())
-	}
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return notFound("%s", msg)
-	case errors.Is(err, store.ErrConflict):
-		return &apiError{Status: http.StatusConflict, Code: 1001, Message: msg}
-	case errors.Is(err, store.ErrInvalid):
-		return invalid("%s", msg)
-	}
-	return internalError(c.r, err)
-}

@@ -90,6 +90,26 @@ func toTenantUserDTO(c *call, u store.TenantUser, roles map[tenancy.Principal][]
 	return d
 }
 
+// getCurrentUser serves GET /odata/Users/…GetCurrentUser: the caller as the Users set
+// shows it (a machine's robot as Type Robot).
+func getCurrentUser(a *API, c *call) *apiError {
+	who := c.who
+	u := store.TenantUser{Principal: who.principal, ID: store.TenantUserID(who.principal), Key: who.claims.Subject,
+		UserName: who.claims.ClientID, Name: who.name}
+	if who.user != nil {
+		u.UserName, u.Name, u.Email, u.Disabled, u.OrgAdmin = who.user.Email, who.user.Name, who.user.Email, who.user.Disabled, who.user.OrgAdmin
+	}
+	roles, e := a.tenantRoleNames(c)
+	if e != nil {
+		return e
+	}
+	d := toTenantUserDTO(c, u, roles)
+	if who.principal.Kind == tenancy.PrincipalMachine {
+		d.Type = "Robot"
+	}
+	return writeEntity(c, "Users", d)
+}
+
 // tenantRoleNames maps each principal holding tenant-level roles to their names.
 func (a *API) tenantRoleNames(c *call) (map[tenancy.Principal][]string, *apiError) {
 	ms, err := a.st.MembershipListFolder(c.ctx(), c.tenant.ID, 0)
