@@ -42,6 +42,12 @@ type Store interface {
 	MetaGet(ctx context.Context, key string) (string, error)
 	MetaSet(ctx context.Context, key, value string) error
 
+	// Tenant settings are named string values; the API knows their names, types and
+	// defaults. SettingList returns the values stored for a tenant (a setting without one
+	// has its default); SettingSet stores values, replacing those stored before.
+	SettingList(ctx context.Context, tenantID int64) (map[string]string, error)
+	SettingSet(ctx context.Context, tenantID int64, values map[string]string) error
+
 	OrganizationCreate(ctx context.Context, p OrganizationCreateParams) (tenancy.Organization, error)
 	OrganizationGet(ctx context.Context, id int64) (tenancy.Organization, error)
 	// OrganizationGetByName matches the logical name case-insensitively, or the Key.

@@ -60,6 +60,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Isolation", isolationTests()},
 		{"Tx", txTests()},
 		{"Meta", metaTests()},
+		{"Setting", settingTests()},
 		{"Session", sessionTests()},
 		{"AuthCode", authCodeTests()},
 		{"RefreshToken", refreshTokenTests()},

@@ -296,3 +296,45 @@ func concurrentTests() []test {
 		}},
 	}
 }
+
+func settingTests() []test {
+	return []test{
+		{"SetListPerTenant", func(t *testing.T, s store.Store) {
+			c := t.Context()
+			a := mustEnv(t, s, "acme")
+			b := mustEnv(t, s, "globex")
+			got, err := s.SettingList(c, a.tenant.ID)
+			ok(t, err, "SettingList of a tenant without settings")
+			if len(got) != 0 {
+				t.Fatalf("SettingList of a new tenant = %v, want none", got)
+			}
+			ok(t, s.SettingSet(c, a.tenant.ID, map[string]string{"x.limit": "10", "y": "on"}), "SettingSet")
+			ok(t, s.SettingSet(c, a.tenant.ID, map[string]string{"x.limit": "20"}), "SettingSet again")
+			ok(t, s.SettingSet(c, b.tenant.ID, map[string]string{"x.limit": "5"}), "SettingSet other tenant")
+			got, err = s.SettingList(c, a.tenant.ID)
+			ok(t, err, "SettingList")
+			same(t, "acme's settings", got, map[string]string{"x.limit": "20", "y": "on"})
+			got, err = s.SettingList(c, b.tenant.ID)
+			ok(t, err, "SettingList")
+			same(t, "globex's settings", got, map[string]string{"x.limit": "5"})
+		}},
+		{"RolledBack", func(t *testing.T, s store.Store) {
+			c := t.Context()
+			a := mustEnv(t, s, "acme")
+			err := s.Tx(c, func(tx store.Store) error {
+				if err := tx.SettingSet(c, a.tenant.ID, map[string]string{"x.limit": "10"}); err != nil {
+					return err
+				}
+				return errBoom
+			})
+			if !errors.Is(err, errBoom) {
+				t.Fatalf("Tx: err = %v, want the error fn returned", err)
+			}
+			got, err := s.SettingList(c, a.tenant.ID)
+			ok(t, err, "SettingList")
+			if len(got) != 0 {
+				t.Fatalf("settings after a rolled-back Tx = %v, want none", got)
+			}
+		}},
+	}
+}
