@@ -46,7 +46,8 @@ type API struct {
 	version string
 	revoker Revoker
 	routes  []route
-	// refusals counts 401s and 403s by reason.
+	limits  *limits
+	// refusals counts 401s, 403s and 429s by reason.
 	refusals *prometheus.CounterVec
 }
 
@@ -58,8 +59,9 @@ func New(o Options) *API {
 		a.logger = slog.New(slog.DiscardHandler)
 	}
 	a.routes = a.routeTable()
+	a.limits = newLimits(nil)
 	a.refusals = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orch_api_refusals_total",
-		Help: "Orchestrator API calls refused with 401 or 403, by status and reason."}, []string{"status", "reason"})
+		Help: "Orchestrator API calls refused with 401, 403 or 429, by status and reason."}, []string{"status", "reason"})
 	if o.Registry != nil {
 		o.Registry.MustRegister(a.refusals)
 	}
@@ -78,6 +80,16 @@ func (a *API) Mount(m Mux) {
 	m.HandleFunc("/{org}/{tenant}/odata/{path...}", a.entry(layoutOlder))
 	m.HandleFunc("GET /orchestrator_/api/status/version", a.statusVersion)
 	m.HandleFunc("GET /{org}/{tenant}/orchestrator_/swagger/v20.0/swagger.json", a.swagger)
+	// The OData metadata and service documents, on both layouts; these patterns are more
+	// specific than the catch-alls, so they win. A %24 in the URL reaches them decoded.
+	for _, odata := range []struct {
+		prefix string
+		layout layout
+	}{{"/{org}/{tenant}/orchestrator_/odata", layoutCurrent}, {"/{org}/{tenant}/odata", layoutOlder}} {
+		m.HandleFunc(odata.prefix+"/$metadata", a.metadata(odata.layout))
+		m.HandleFunc(odata.prefix+"/{$}", a.serviceDocument(odata.layout))
+		m.HandleFunc(odata.prefix, a.serviceDocument(odata.layout))
+	}
 }
 
 // call is one API request on its way through the pipeline.
@@ -92,8 +104,6 @@ type call struct {
 	path   resourcePath
 	folder *tenancy.Folder // the folder context, for folder-scoped routes that have one
 	base   string          // the API base URL: {public}/{org}/{tenant}/orchestrator_
-	// selectFields is the list's $select (nil: every field).
-	selectFields []string
 }
 
 func (c *call) ctx() context.Context { return c.r.Context() }
@@ -103,7 +113,7 @@ func (a *API) entry(l layout) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c := &call{w: w, r: r, layout: l}
 		if e := a.serve(c); e != nil {
-			if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
+			if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden || e.Status == http.StatusTooManyRequests {
 				reason := e.Reason
 				if reason == "" {
 					reason = "other"
@@ -135,6 +145,9 @@ func (a *API) serve(c *call) *apiError {
 	c.route = rt
 	server.SetRoute(r, rt.label())
 	if c.who, e = a.authenticate(c); e != nil {
+		return e
+	}
+	if e := a.rateLimit(c); e != nil {
 		return e
 	}
 	if e := a.authorize(c); e != nil {

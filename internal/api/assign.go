@@ -362,7 +362,7 @@ func getUsersForFolder(a *API, c *call) *apiError {
 		}
 		return cmp.Compare(abs(x.ID), abs(y.ID))
 	})
-	return writeList(c, "UserRoles", out, len(out))
+	return writeList(a, c, "UserRoles", out, len(out))
 }
 
 func abs(n int64) int64 {

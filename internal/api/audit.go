@@ -55,5 +55,5 @@ func listAuditLogs(a *API, c *call) *apiError {
 		}
 		out = append(out, d)
 	}
-	return writeList(c, "AuditLogs", out, total)
+	return writeList(a, c, "AuditLogs", out, total)
 }

@@ -73,7 +73,7 @@ func listFolders(a *API, c *call) *apiError {
 	for _, f := range page {
 		out = append(out, toFolderDTO(f, byID))
 	}
-	return writeList(c, "Folders", out, total)
+	return writeList(a, c, "Folders", out, total)
 }
 
 // getFolder serves GET /odata/Folders(id).
@@ -98,7 +98,7 @@ func getFolder(a *API, c *call) *apiError {
 			byID[p.ID] = p
 		}
 	}
-	return writeEntity(c, "Folders", toFolderDTO(f, byID))
+	return writeEntity(a, c, "Folders", toFolderDTO(f, byID))
 }
 
 // queueDefinitionDTO is UiPath's QueueDefinitionDto.
@@ -130,5 +130,5 @@ func listQueueDefinitions(a *API, c *call) *apiError {
 			MaxNumberOfRetries: q.MaxNumberOfRetries, AcceptAutomaticallyRetry: q.MaxNumberOfRetries > 0,
 			EnforceUniqueReference: q.EnforceUniqueReference, CreationTime: q.CreatedAt, OrganizationUnitID: q.FolderID})
 	}
-	return writeList(c, "QueueDefinitions", out, total)
+	return writeList(a, c, "QueueDefinitions", out, total)
 }

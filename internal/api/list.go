@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/openorch/openorch/internal/odata"
@@ -13,7 +14,9 @@ import (
 // mapping of store errors to answers.
 
 // listQuery parses the OData query options of a list, with the paging cap of DESIGN §5:
-// without $top a list returns the cap, and a $top above it is refused.
+// without $top a list returns the cap, and a $top above it is refused. $select and $expand
+// are parsed here too, so that a malformed one is refused before the store is read;
+// writeList applies them.
 func listQuery(c *call, limit int) (odata.Query, *apiError) {
 	v, err := odata.ParseQueryString(c.r.URL.RawQuery)
 	if err != nil {
@@ -23,10 +26,6 @@ func listQuery(c *call, limit int) (odata.Query, *apiError) {
 	if err != nil {
 		return odata.Query{}, invalid("%s", err)
 	}
-	if len(q.Expand) > 0 {
-		return odata.Query{}, invalid("$expand is not available on %s", c.route.Set)
-	}
-	c.selectFields = q.Select
 	return q, nil
 }
 
@@ -40,17 +39,25 @@ func searchError(c *call, err error) *apiError {
 }
 
 // writeList writes an OData collection; total is the count for $count=true (-1: not asked).
-func writeList[T any](c *call, set string, items []T, total int) *apiError {
+// $select and $expand shape the items (expand.go); the set's entity type comes from the
+// entity model by the items' Go type.
+func writeList[T any](a *API, c *call, set string, items []T, total int) *apiError {
 	var value any = items
 	if items == nil {
 		value = []T{}
 	}
-	if len(c.selectFields) > 0 && !(len(c.selectFields) == 1 && c.selectFields[0] == "*") {
-		projected, e := project(items, c.selectFields)
-		if e != nil {
+	sel, exp, e := shapeOptions(c, false)
+	if e != nil {
+		return e
+	}
+	if shapes(sel, exp) {
+		page := make([]any, len(items))
+		for i, it := range items {
+			page[i] = it
+		}
+		if value, e = shapePage(a, c, set, reflect.TypeFor[T](), page, sel, exp); e != nil {
 			return e
 		}
-		value = projected
 	}
 	body := map[string]any{"@odata.context": c.base + "/odata/$metadata#" + set, "value": value}
 	if total >= 0 {
@@ -60,8 +67,22 @@ func writeList[T any](c *call, set string, items []T, total int) *apiError {
 	return nil
 }
 
-// writeEntity writes one entity with its @odata.context.
-func writeEntity(c *call, set string, v any) *apiError {
+// writeEntity writes one entity with its @odata.context; on a GET, shaped by $select and
+// $expand.
+func writeEntity(a *API, c *call, set string, v any) *apiError {
+	if readsEntity(c.r) {
+		sel, exp, e := shapeOptions(c, true)
+		if e != nil {
+			return e
+		}
+		if shapes(sel, exp) {
+			objs, e := shapePage(a, c, set, reflect.TypeOf(v), []any{v}, sel, exp)
+			if e != nil {
+				return e
+			}
+			v = objs[0]
+		}
+	}
 	writeJSON(c.w, http.StatusOK, withContext(c.base+"/odata/$metadata#"+set+"/$entity", v))
 	return nil
 }

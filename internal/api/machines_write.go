@@ -281,7 +281,7 @@ func regenerateMachineSecret(a *API, c *call) *apiError {
 			"the secret of machine %s was regenerated, but the tokens issued before could not be revoked; regenerate it again. Trace id %s.",
 			m.Name, server.TraceID(c.ctx()))
 	}
-	writeEntity(c, "Machines", machineSecretDTO{machineDTO: toMachineDTO(m), ClientSecret: clientSecret})
+	writeEntity(a, c, "Machines", machineSecretDTO{machineDTO: toMachineDTO(m), ClientSecret: clientSecret})
 	return nil
 }
 

@@ -55,6 +55,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				t.Fatal(err)
 			}
 			keys["Roles"] = itoa(editableRole.ID)
+			keys["Settings"] = "'OpenOrch.RateLimit.TenantRequestsPerMinute'"
 			deleteKeys["Machines"], deleteKeys["Roles"] = itoa(spareMachine.ID), itoa(deletableRole.ID)
 			bodies := map[string]string{
 				"POST /odata/Folders":         `{"DisplayName":"Matrix"}`,
@@ -68,6 +69,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 				"POST /odata/Roles":         `{"Name":"Matrix Role","Type":"Folder","Permissions":["Jobs.View"]}`,
 				"PUT /odata/Roles({key})":   `{"Name":"Matrix Editable","Permissions":["Queues.View"]}`,
 				"PATCH /odata/Roles({key})": `{"Permissions":[{"Name":"Jobs.View","IsGranted":true}]}`,
+				// Settings stay at their defaults, so rate limits stay off for the other routes.
+				"PUT /odata/Settings({key})":                                        `{"Value":"0"}`,
+				"POST /odata/Settings/UiPath.Server.Configuration.OData.UpdateBulk": `{"settings":[{"Name":"OpenOrch.RateLimit.ClientRequestsPerMinute","Value":"0"}]}`,
 			}
 
 			// Users and folder assignments: a user of its own to delete; assignments move bob

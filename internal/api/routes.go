@@ -36,6 +36,9 @@ type route struct {
 	Handle func(a *API, c *call) *apiError
 	// Summary describes the operation (OpenAPI).
 	Summary string
+	// NoRateLimit exempts the route from the tenant's rate limits, as UiPath exempts
+	// adding queue items, transactions and starting jobs (reference/semantics.md).
+	NoRateLimit bool
 }
 
 func (rt *route) label() string {
@@ -159,6 +162,14 @@ func (a *API) routeTable() []route {
 			Summary: "Delete a machine with its folder memberships; the tokens its robots hold stop working on every node."},
 		{Method: "POST", Set: "Machines", Key: true, Action: "RegenerateSecret", Scope: "OR.Machines", Perm: "Machines.Edit", Folder: tenantLevel,
 			Handle: regenerateMachineSecret, Summary: "OpenOrch's own action (UiPath regenerates machine keys in its UI): a new ClientSecret, shown only in this answer; the old secret and the tokens issued with it stop working at once, on every node."},
+		{Method: "GET", Set: "Settings", Scope: "OR.Settings", Folder: tenantLevel, Handle: listSettings,
+			Summary: "Every tenant setting with its value: " + settingsSummary() + "."},
+		{Method: "GET", Set: "Settings", Key: true, Scope: "OR.Settings", Folder: tenantLevel, Handle: getSetting,
+			Summary: "One setting by name: Settings('OpenOrch.RateLimit.TenantRequestsPerMinute')."},
+		{Method: "PUT", Set: "Settings", Key: true, Scope: "OR.Settings", Perm: "Settings.Edit", Folder: tenantLevel, Handle: putSetting, NoRateLimit: true,
+			Summary: "Change one setting: {\"Value\":\"…\"}. Not rate limited, so that a limit can always be lifted."},
+		{Method: "POST", Set: "Settings", Action: "UpdateBulk", Scope: "OR.Settings", Perm: "Settings.Edit", Folder: tenantLevel,
+			Handle: updateBulkSettings, NoRateLimit: true, Summary: "{\"settings\":[{\"Name\",\"Value\"}]}: every setting changes, or none does."},
 		{Method: "GET", Set: "Settings", Action: "GetLicense", Scope: "OR.Settings", AltScope: "OR.License", Folder: tenantLevel, Handle: getLicense,
 			Summary: "The tenant's license: OpenOrch has none, so it never expires; Allowed.Unattended is the slots of the tenant's machines."},
 		{Method: "GET", Set: "Settings", Action: "GetAuthenticationSettings", Scope: "OR.Settings", Folder: tenantLevel,

@@ -1,45 +1,50 @@
 package api
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 )
 
-// project keeps only the $select-ed properties of each item (matched case-insensitively,
-// written with their proper names). A property the entity does not have is a 400 listing
-// the ones it has.
-func project[T any](items []T, fields []string) ([]map[string]json.RawMessage, *apiError) {
-	out := make([]map[string]json.RawMessage, 0, len(items))
-	var names []string
-	for _, it := range items {
-		b, err := json.Marshal(it)
-		if err != nil {
-			return nil, invalid("$select: %s", err)
-		}
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, invalid("$select is not available here")
-		}
-		keep := make(map[string]json.RawMessage, len(fields))
-		for _, f := range fields {
-			found := false
-			for k, v := range m {
-				if strings.EqualFold(k, f) {
-					keep[k], found = v, true
-					break
-				}
-			}
-			if !found {
-				names = names[:0]
-				for k := range m {
-					names = append(names, k)
-				}
-				slices.Sort(names)
-				return nil, invalid("$select: %s is not a property here; the properties are %s", f, strings.Join(names, ", "))
-			}
-		}
-		out = append(out, keep)
+// selection resolves a $select against an entity type: the proper names of the
+// properties to keep, matched case-insensitively, or nil to keep them all (no $select, or
+// *). Navigation properties may be selected too. A name the type does not have is a 400
+// listing the ones it has, even when the page is empty.
+func selection(t *entityType, label string, sel []string) (map[string]bool, *apiError) {
+	if len(sel) == 0 || slices.Contains(sel, "*") {
+		return nil, nil
 	}
-	return out, nil
+	keep := make(map[string]bool, len(sel))
+	for _, s := range sel {
+		name := ""
+		for _, p := range t.props {
+			if strings.EqualFold(p.Name, s) {
+				name = p.Name
+				break
+			}
+		}
+		if n := t.navigation(s); name == "" && n != nil {
+			name = n.Name
+		}
+		if name == "" {
+			names := t.navNames()
+			for _, p := range t.props {
+				names = append(names, p.Name)
+			}
+			slices.Sort(names)
+			return nil, invalid("$select: %s is not a property of %s; its properties are %s", s, label, strings.Join(names, ", "))
+		}
+		keep[name] = true
+	}
+	return keep, nil
+}
+
+// project keeps the properties of o that keep names, in their order.
+func project(o jsonObject, keep map[string]bool) jsonObject {
+	out := make(jsonObject, 0, len(keep))
+	for _, p := range o {
+		if keep[p.Name] {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -47,7 +47,7 @@ func listUsers(a *API, c *call) *apiError {
 	for _, u := range page {
 		out = append(out, toTenantUserDTO(c, u, roles))
 	}
-	return writeList(c, "Users", out, total)
+	return writeList(a, c, "Users", out, total)
 }
 
 // getUser serves GET /odata/Users(id). A user or app of another organization, or one that
@@ -70,7 +70,7 @@ func getUser(a *API, c *call) *apiError {
 	if e != nil {
 		return e
 	}
-	return writeEntity(c, "Users", toTenantUserDTO(c, page[0], roles))
+	return writeEntity(a, c, "Users", toTenantUserDTO(c, page[0], roles))
 }
 
 func toTenantUserDTO(c *call, u store.TenantUser, roles map[tenancy.Principal][]string) tenantUserDTO {
@@ -107,7 +107,7 @@ func getCurrentUser(a *API, c *call) *apiError {
 	if who.principal.Kind == tenancy.PrincipalMachine {
 		d.Type = "Robot"
 	}
-	return writeEntity(c, "Users", d)
+	return writeEntity(a, c, "Users", d)
 }
 
 // tenantRoleNames maps each principal holding tenant-level roles to their names.
@@ -198,7 +198,7 @@ func listRoles(a *API, c *call) *apiError {
 	for _, r := range page {
 		out = append(out, toRoleDTO(r))
 	}
-	return writeList(c, "Roles", out, total)
+	return writeList(a, c, "Roles", out, total)
 }
 
 // getRole serves GET /odata/Roles(id).
@@ -213,7 +213,7 @@ func getRole(a *API, c *call) *apiError {
 	} else if err != nil {
 		return internalError(c.r, err)
 	}
-	return writeEntity(c, "Roles", toRoleDTO(r))
+	return writeEntity(a, c, "Roles", toRoleDTO(r))
 }
 
 // machineDTO is UiPath's MachineDto. ClientId is the machine's client id; its secret is
@@ -251,7 +251,7 @@ func listMachines(a *API, c *call) *apiError {
 	for _, m := range page {
 		out = append(out, toMachineDTO(m))
 	}
-	return writeList(c, "Machines", out, total)
+	return writeList(a, c, "Machines", out, total)
 }
 
 // getMachine serves GET /odata/Machines(id).
@@ -266,5 +266,5 @@ func getMachine(a *API, c *call) *apiError {
 	} else if err != nil {
 		return internalError(c.r, err)
 	}
-	return writeEntity(c, "Machines", toMachineDTO(m))
+	return writeEntity(a, c, "Machines", toMachineDTO(m))
 }
