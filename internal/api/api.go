@@ -76,8 +76,10 @@ type Mux interface {
 // Mount adds the API's entry points. OData paths (Folders(5), Jobs/…StartJobs) cannot be
 // ServeMux patterns, so each layout has one catch-all that the API routes itself.
 func (a *API) Mount(m Mux) {
-	m.HandleFunc("/{org}/{tenant}/orchestrator_/odata/{path...}", a.entry(layoutCurrent))
-	m.HandleFunc("/{org}/{tenant}/odata/{path...}", a.entry(layoutOlder))
+	m.HandleFunc("/{org}/{tenant}/orchestrator_/odata/{path...}", a.entry(layoutCurrent, false))
+	m.HandleFunc("/{org}/{tenant}/odata/{path...}", a.entry(layoutOlder, false))
+	m.HandleFunc("/{org}/{tenant}/orchestrator_/api/{path...}", a.entry(layoutCurrent, true))
+	m.HandleFunc("/{org}/{tenant}/api/{path...}", a.entry(layoutOlder, true))
 	m.HandleFunc("GET /orchestrator_/api/status/version", a.statusVersion)
 	m.HandleFunc("GET /{org}/{tenant}/orchestrator_/swagger/v20.0/swagger.json", a.swagger)
 	// The OData metadata and service documents, on both layouts; these patterns are more
@@ -97,6 +99,7 @@ type call struct {
 	w      http.ResponseWriter
 	r      *http.Request
 	layout layout
+	plain  bool // under …/api/ rather than …/odata/
 	org    tenancy.Organization
 	tenant tenancy.Tenant
 	who    *caller
@@ -109,9 +112,9 @@ type call struct {
 func (c *call) ctx() context.Context { return c.r.Context() }
 
 // entry returns the handler of one layout's catch-all.
-func (a *API) entry(l layout) http.HandlerFunc {
+func (a *API) entry(l layout, plain bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		c := &call{w: w, r: r, layout: l}
+		c := &call{w: w, r: r, layout: l, plain: plain}
 		if e := a.serve(c); e != nil {
 			if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden || e.Status == http.StatusTooManyRequests {
 				reason := e.Reason
@@ -131,15 +134,21 @@ func (a *API) serve(c *call) *apiError {
 		server.SetRoute(r, "odata (unknown tenant)")
 		return e
 	}
-	rp, ok := parseResourcePath(r.PathValue("path"))
-	if !ok {
-		server.SetRoute(r, "odata (unmatched)")
-		return notFound("%s is not an OData resource path: expected EntitySet, EntitySet(key) or EntitySet/Namespace.Action", r.PathValue("path"))
+	var rt *route
+	var e *apiError
+	if c.plain {
+		rt, e = a.matchPlain(r.Method, r.PathValue("path"))
+	} else {
+		rp, ok := parseResourcePath(r.PathValue("path"))
+		if !ok {
+			server.SetRoute(r, "odata (unmatched)")
+			return notFound("%s is not an OData resource path: expected EntitySet, EntitySet(key) or EntitySet/Namespace.Action", r.PathValue("path"))
+		}
+		c.path = rp
+		rt, e = a.match(r.Method, rp)
 	}
-	c.path = rp
-	rt, e := a.match(r.Method, rp)
 	if e != nil {
-		server.SetRoute(r, "odata (unmatched)")
+		server.SetRoute(r, "api (unmatched)")
 		return e
 	}
 	c.route = rt

@@ -101,6 +101,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 				"GET /odata/Folders/UiPath.Server.Configuration.OData.GetUsersForFolder": "(key=" + itoa(shared.ID) + ",includeInherited=true)",
 			}
 
+			// Entity sets with fixtures of their own add them here.
+			fx := &matrixFixture{tenantID: tn.ID, shared: shared.ID, keys: keys, deleteKeys: deleteKeys, bodies: bodies,
+				funcParams: funcParams, contentTypes: map[string]string{}}
+			for _, add := range matrixFixtures {
+				add(t, e, fx)
+			}
+
 			// ann: organization administrator (every permission); eve: no role anywhere;
 			// globex: another organization; scopeless: a token without the route's scope.
 			right := e.userToken(t, "acme", "ann@acme.test", "OrchestratorApiUserAccess")
@@ -147,7 +154,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 					}
 					req, _ := http.NewRequest(rt.Method, e.url+base+path, body)
 					if body != nil {
-						req.Header.Set("Content-Type", "application/json")
+						ct := fx.contentTypes[rt.Method+" "+rt.Path]
+						if ct == "" {
+							ct = "application/json"
+						}
+						req.Header.Set("Content-Type", ct)
 					}
 					for k, v := range hh {
 						req.Header.Set(k, v)
@@ -183,3 +194,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 		})
 	}
 }
+
+// matrixFixture is what the matrix test needs to call every route with success for the
+// right principal: keys for Set({key}) (deleteKeys for DELETE, so that each deletes a row
+// of its own), bodies and content types for writes ("METHOD /odata/Set…" as in
+// api.RouteInfo), and parameters appended to function paths.
+type matrixFixture struct {
+	tenantID, shared   int64 // acme/DefaultTenant and its folder Shared
+	keys, deleteKeys   map[string]string
+	bodies, funcParams map[string]string
+	contentTypes       map[string]string
+}
+
+// matrixFixtures lets each entity set's tests add its fixtures (from an init function),
+// so that new routes join the matrix without editing this file.
+var matrixFixtures []func(t *testing.T, e *env, fx *matrixFixture)

@@ -22,6 +22,10 @@ const (
 // document.
 type route struct {
 	Method string
+	// Plain is the path of a route under …/api/ rather than …/odata/, such as
+	// "PackageFeeds/GetFolderFeed" (matched in any case); Set, Key and Action are then
+	// empty.
+	Plain  string
 	Set    string // entity set, e.g. "Folders"
 	Key    bool   // addressed as Set(key)
 	Action string // action or function name without namespace; "" for the set itself
@@ -42,6 +46,9 @@ type route struct {
 }
 
 func (rt *route) label() string {
+	if rt.Plain != "" {
+		return rt.Method + " /api/" + rt.Plain
+	}
 	var b strings.Builder
 	b.WriteString(rt.Method + " /odata/" + rt.Set)
 	if rt.Key {
@@ -61,7 +68,7 @@ func (a *API) match(method string, rp resourcePath) (*route, *apiError) {
 	var allowed []string
 	for i := range a.routes {
 		rt := &a.routes[i]
-		if !strings.EqualFold(rt.Set, rp.Set) || rt.Key != rp.HasKey || !strings.EqualFold(rt.Action, rp.Action) {
+		if rt.Plain != "" || !strings.EqualFold(rt.Set, rp.Set) || rt.Key != rp.HasKey || !strings.EqualFold(rt.Action, rp.Action) {
 			continue
 		}
 		if rt.Method == method || method == http.MethodHead && rt.Method == http.MethodGet {
@@ -80,10 +87,40 @@ func (a *API) match(method string, rp resourcePath) (*route, *apiError) {
 	return nil, notFound("no entity set or action %s; known entity sets: %s", what, strings.Join(a.setNames(), ", "))
 }
 
+// matchPlain finds the route of a path under …/api/.
+func (a *API) matchPlain(method, path string) (*route, *apiError) {
+	path = strings.Trim(path, "/")
+	var allowed, known []string
+	for i := range a.routes {
+		rt := &a.routes[i]
+		if rt.Plain == "" {
+			continue
+		}
+		known = append(known, "api/"+rt.Plain)
+		if !strings.EqualFold(rt.Plain, path) {
+			continue
+		}
+		if rt.Method == method || method == http.MethodHead && rt.Method == http.MethodGet {
+			return rt, nil
+		}
+		allowed = append(allowed, rt.Method)
+	}
+	if len(allowed) > 0 {
+		slices.Sort(allowed)
+		return nil, errorf(http.StatusMethodNotAllowed, codeInvalid, "%s is not allowed here; allowed: %s", method, strings.Join(allowed, ", "))
+	}
+	slices.Sort(known)
+	known = slices.Compact(known)
+	if len(known) == 0 {
+		return nil, notFound("there is no api/%s; the OData API is under odata/", path)
+	}
+	return nil, notFound("there is no api/%s; the paths under api/ are %s (the OData API is under odata/)", path, strings.Join(known, ", "))
+}
+
 func (a *API) setNames() []string {
 	var out []string
 	for _, rt := range a.routes {
-		if !slices.Contains(out, rt.Set) {
+		if rt.Plain == "" && !slices.Contains(out, rt.Set) {
 			out = append(out, rt.Set)
 		}
 	}
@@ -91,8 +128,16 @@ func (a *API) setNames() []string {
 	return out
 }
 
-// routeTable lists every operation of the API.
+// routeTable lists every operation of the API: the core sets here, and each family of
+// entity sets from its own file.
 func (a *API) routeTable() []route {
+	return slices.Concat(
+		a.coreRoutes(),
+	)
+}
+
+// coreRoutes are the routes of folders, users, roles, machines, settings and audit.
+func (a *API) coreRoutes() []route {
 	return []route{
 		{Method: "GET", Set: "Folders", Scope: "OR.Folders", Perm: "", Folder: tenantLevel, Handle: listFolders,
 			Summary: "The folders the caller may use (all of them for a tenant Administrator)."},
@@ -199,6 +244,9 @@ func (a *API) Routes() []RouteInfo {
 		}
 		if rt.Action != "" {
 			path += "/UiPath.Server.Configuration.OData." + rt.Action
+		}
+		if rt.Plain != "" {
+			path = "/api/" + rt.Plain
 		}
 		out = append(out, RouteInfo{Method: rt.Method, Path: path, Scope: rt.Scope, AltScope: rt.AltScope, Perm: string(rt.Perm),
 			Folder: [...]string{"none", "required", "optional"}[rt.Folder], Summary: rt.Summary})
