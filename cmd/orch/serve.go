@@ -17,6 +17,7 @@ import (
 	"github.com/openorch/openorch/internal/bootstrap"
 	"github.com/openorch/openorch/internal/config"
 	"github.com/openorch/openorch/internal/identity"
+	"github.com/openorch/openorch/internal/legacy"
 	"github.com/openorch/openorch/internal/secret"
 	"github.com/openorch/openorch/internal/server"
 	"github.com/openorch/openorch/internal/store/postgres"
@@ -105,6 +106,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// Tokens of machines whose secret is regenerated or which are deleted stop on every node.
 	api.New(api.Options{Store: db, Auth: ids, PublicURL: publicURL, Logger: logger, Version: Version, Registry: srv.Registry(),
 		Revoker: api.DenyListRevoker(deny)}).Mount(srv)
+	legacy.New(legacy.Options{Store: db, Identity: ids, PublicURL: publicURL}).Mount(srv)
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
 	go keys.Run(background, time.Minute)

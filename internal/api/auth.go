@@ -43,6 +43,14 @@ func (a *API) authenticate(c *call) (*caller, *apiError) {
 		return nil, because("wrong_organization", unauthorized("the token was issued for organization %s, not %s: get a token from the organization in the URL",
 			a.orgName(c, claims.OrgKey), c.org.Name))
 	}
+	if claims.Tenant != "" && claims.Tenant != c.tenant.Key {
+		issued := "another tenant"
+		if t, err := a.st.TenantGetByName(c.ctx(), c.org.ID, claims.Tenant); err == nil {
+			issued = "tenant " + t.Name
+		}
+		return nil, because("wrong_tenant", unauthorized("the token was issued for %s, not %s: sign in to tenant %s for a token it accepts",
+			issued, c.tenant.Name, c.tenant.Name))
+	}
 	who := &caller{claims: claims}
 	ctx := c.ctx()
 	switch claims.SubType {

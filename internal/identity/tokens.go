@@ -40,6 +40,9 @@ type Claims struct {
 	// IssuedAtMillis places the token exactly against revocations made in the same second.
 	IssuedAtMillis int64  `json:"iat_ms"`
 	Folder         string `json:"folder,omitempty"`
+	// Tenant, when set, is the Key of the only tenant the token may be used in (the legacy
+	// login issues a token for one tenant).
+	Tenant string `json:"tenant,omitempty"`
 	// Family names the grant a token descends from, so revoking a refresh token family
 	// also denies the access tokens issued from it.
 	Family string `json:"fam,omitempty"`

@@ -65,6 +65,7 @@ type Server struct {
 	maxBody        int64
 	registry       *prometheus.Registry
 	metrics        *httpMetrics
+	anyCase        []anyCasePath // paths of HandleAnyCase, matched in any letter case
 }
 
 // New returns a Server with the ops endpoints GET /healthz, GET /readyz and GET /metrics
@@ -156,9 +157,11 @@ func (s *Server) Registry() *prometheus.Registry {
 	return s.registry
 }
 
-// route dispatches to the mux. When no pattern matches, the mux's plain-text 404 and 405
+// route dispatches to the mux, once the paths of HandleAnyCase routes are spelled as
+// mounted. When no pattern matches, the mux's plain-text 404 and 405
 // (with its Allow header) are turned into the JSON error shape.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	r = s.foldCase(r)
 	if _, pattern := s.mux.Handler(r); pattern != "" {
 		s.mux.ServeHTTP(w, r)
 		return
