@@ -29,6 +29,7 @@ import (
 //
 //	/{org}/identity_/api/ExternalApplications   the organization's apps (organization administrators)
 //	/{org}/identity_/api/PersonalAccessTokens   the caller's own personal access tokens
+//	/{org}/identity_/api/UserKeys               the caller's own user keys (API access)
 //
 // Callers authenticate with a user's access token carrying IdentityServerApi or
 // OrchestratorApiUserAccess, a personal access token carrying OrchestratorApiUserAccess, or
@@ -83,6 +84,10 @@ var adminRoutes = []AdminRoute{
 	{"POST", patsPath, false, "Create a personal access token; it is shown once.", (*Service).patCreate},
 	{"GET", patsPath + "/{id}", false, "Read one of your personal access tokens.", (*Service).patGet},
 	{"DELETE", patsPath + "/{id}", false, "Revoke one of your personal access tokens.", (*Service).patRevoke},
+	{"GET", userKeysPath, false, "List your user keys (API access).", (*Service).userKeyList},
+	{"POST", userKeysPath, false, "Create a user key; it is shown once. /oauth/token exchanges it for 24-hour access tokens until it is revoked.", (*Service).userKeyCreate},
+	{"GET", userKeysPath + "/{id}", false, "Read one of your user keys.", (*Service).userKeyGet},
+	{"DELETE", userKeysPath + "/{id}", false, "Revoke one of your user keys; the access tokens obtained with it stop on every node.", (*Service).userKeyRevoke},
 }
 
 // AdminRoutes lists the administration APIs.

@@ -16,7 +16,39 @@ import (
 
 const authCodeTTL = 5 * time.Minute
 
-// authRequest is a validated /connect/authorize request.
+// authEndpoint is where a sign-in runs: the issuer of its codes and the addresses of its
+// steps. The identity bases (/identity_ and /{org}/identity_) have /connect/authorize, then
+// the forms post to /account/login and /connect/consent; the seed-era /authorize takes its
+// forms back at POST /authorize.
+type authEndpoint struct {
+	iss       string
+	org       *tenancy.Organization // named by the path; nil when the path names none
+	authorize string                // the authorize URL, without query
+	login     string                // where the login form posts
+	consent   string                // where the consent form posts
+	device    bool                  // device sign-ins may post their login form here
+}
+
+// endpointOf is the authorize endpoint of the identity base a request came to; an unknown
+// organization is an error for the caller to show.
+func (s *Service) endpointOf(r *http.Request) (authEndpoint, *oauthError) {
+	iss, org, oe := s.issuer(r)
+	if oe != nil {
+		return authEndpoint{}, oe
+	}
+	return authEndpoint{iss: iss, org: org, authorize: iss + "/connect/authorize", login: iss + "/account/login",
+		consent: iss + "/connect/consent", device: true}, nil
+}
+
+// orgName is the name of the organization of the path, "" when there is none.
+func (ep authEndpoint) orgName() string {
+	if ep.org == nil {
+		return ""
+	}
+	return ep.org.Name
+}
+
+// authRequest is a validated authorize request.
 type authRequest struct {
 	query       url.Values // as received: carried through the login and consent forms
 	app         tenancy.App
@@ -59,12 +91,14 @@ func (s *Service) parseAuthorize(ctx context.Context, q url.Values, pathOrg stri
 	req.sentURI = q.Get("redirect_uri")
 	switch {
 	case req.sentURI != "":
-		if !redirectAllowed(app, req.sentURI) {
-			return nil, "redirect_uri " + req.sentURI + " is not registered for " + req.clientLabel() + ". Registered: " + registeredList(app) + ".", nil
+		if !s.redirectAllowed(app, req.sentURI) {
+			return nil, "redirect_uri " + req.sentURI + " is not registered for " + req.clientLabel() + ". Registered: " + s.registeredList(app) + ".", nil
 		}
 		req.redirectURI = req.sentURI
 	case len(app.RedirectURIs) == 1:
 		req.redirectURI = app.RedirectURIs[0]
+	case isSeedClient(app):
+		req.redirectURI = s.mobileURL() // where the seed-era sign-in shows its code
 	default:
 		return nil, "redirect_uri is missing and " + req.clientLabel() + " does not have exactly one registered to fall back on.", nil
 	}
@@ -95,9 +129,13 @@ func (s *Service) parseAuthorize(ctx context.Context, q url.Values, pathOrg stri
 	return req, "", nil
 }
 
-func registeredList(app tenancy.App) string {
+func (s *Service) registeredList(app tenancy.App) string {
+	const loopback = "any loopback address (http://localhost:PORT or http://127.0.0.1:PORT)"
+	if isSeedClient(app) {
+		return s.mobileURL() + " (a page that shows the code) or " + loopback
+	}
 	if app.FirstParty {
-		return "any loopback address (http://localhost:PORT or http://127.0.0.1:PORT)"
+		return loopback
 	}
 	if len(app.RedirectURIs) == 0 {
 		return "none"
@@ -106,9 +144,10 @@ func registeredList(app tenancy.App) string {
 }
 
 // redirectAllowed matches redirect URIs exactly, except loopback ones, which match on any
-// port (RFC 8252 §7.3). First-party clients accept any loopback URI.
-func redirectAllowed(app tenancy.App, uri string) bool {
-	if slices.Contains(app.RedirectURIs, uri) {
+// port (RFC 8252 §7.3). First-party clients accept any loopback URI; the seed-era ones also
+// {public}/mobile, the page that shows the code.
+func (s *Service) redirectAllowed(app tenancy.App, uri string) bool {
+	if slices.Contains(app.RedirectURIs, uri) || isSeedClient(app) && uri == s.mobileURL() {
 		return true
 	}
 	u, err := url.Parse(uri)
@@ -189,16 +228,17 @@ func redirectError(w http.ResponseWriter, r *http.Request, req *authRequest, oe 
 
 // authorize serves GET …/connect/authorize.
 func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
-	iss, pathOrg, oe := s.issuer(r)
+	ep, oe := s.endpointOf(r)
 	if oe != nil {
 		s.renderMessage(w, r, oe.status, "Sign-in link not valid", oe.Description, "")
 		return
 	}
-	orgName := ""
-	if pathOrg != nil {
-		orgName = pathOrg.Name
-	}
-	req, page, oe := s.parseAuthorize(r.Context(), r.URL.Query(), orgName)
+	s.startAuthorize(w, r, ep)
+}
+
+// startAuthorize checks an authorize request that came to ep and moves it on.
+func (s *Service) startAuthorize(w http.ResponseWriter, r *http.Request, ep authEndpoint) {
+	req, page, oe := s.parseAuthorize(r.Context(), r.URL.Query(), ep.orgName())
 	if page != "" {
 		s.renderMessage(w, r, http.StatusBadRequest, "Sign-in link not valid", page, "Ask the application's owner to fix the link.")
 		return
@@ -207,11 +247,11 @@ func (s *Service) authorize(w http.ResponseWriter, r *http.Request) {
 		redirectError(w, r, req, oe)
 		return
 	}
-	s.continueAuthorize(w, r, iss, req, "")
+	s.continueAuthorize(w, r, ep, req, "")
 }
 
 // continueAuthorize moves a valid request on: sign in, then consent, then the code.
-func (s *Service) continueAuthorize(w http.ResponseWriter, r *http.Request, iss string, req *authRequest, decision string) {
+func (s *Service) continueAuthorize(w http.ResponseWriter, r *http.Request, ep authEndpoint, req *authRequest, decision string) {
 	ctx := r.Context()
 	org, oe := s.requestOrg(ctx, req)
 	if oe != nil {
@@ -220,7 +260,7 @@ func (s *Service) continueAuthorize(w http.ResponseWriter, r *http.Request, iss 
 	}
 	sess, user, ok := s.currentSession(r)
 	if !ok || (org != nil && sess.OrgID != org.ID) {
-		s.showLogin(w, r, authorizeTarget(iss, req, org), pageData{}, http.StatusOK)
+		s.showLogin(w, r, authorizeTarget(ep, req, org), pageData{}, http.StatusOK)
 		return
 	}
 	if req.app.OrgID != 0 && req.app.OrgID != sess.OrgID {
@@ -233,7 +273,7 @@ func (s *Service) continueAuthorize(w http.ResponseWriter, r *http.Request, iss 
 		return
 	}
 	if !req.app.FirstParty && decision == "" {
-		s.render(w, r, http.StatusOK, "consent.html", pageData{Title: "Allow access", Action: iss + "/connect/consent",
+		s.render(w, r, http.StatusOK, "consent.html", pageData{Title: "Allow access", Action: ep.consent,
 			CSRF: s.csrfToken(w, r), Request: req.query.Encode(), ClientName: req.clientLabel(), UserEmail: user.Email,
 			OrgName: orgRow.DisplayName, Scopes: describeScopes(req.scopes)})
 		return
@@ -248,7 +288,7 @@ func (s *Service) continueAuthorize(w http.ResponseWriter, r *http.Request, iss 
 	err = s.st.AuthCodeCreate(ctx, store.AuthCode{CodeHash: secret.HashToken(code), OrgID: sess.OrgID, UserID: user.ID,
 		ClientID: req.app.ClientID, RedirectURI: req.sentURI, Scope: strings.Join(req.scopes, " "),
 		CodeChallenge: req.challenge, CodeChallengeMethod: req.method, Nonce: req.nonce,
-		Family: secret.NewToken("")[:22], Issuer: iss, CreatedAt: now, ExpiresAt: now.Add(authCodeTTL)})
+		Family: secret.NewToken("")[:22], Issuer: ep.iss, CreatedAt: now, ExpiresAt: now.Add(authCodeTTL)})
 	if err != nil {
 		redirectError(w, r, req, s.internal(r, err))
 		return

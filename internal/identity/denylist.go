@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -135,7 +136,7 @@ func (d *DenyList) Denied(c Claims) string {
 		{store.RevokeJTI, c.ID, "this token was revoked"},
 		{store.RevokeSubject, c.Subject, "every token of its subject was revoked"},
 		{store.RevokeClient, c.ClientID, fmt.Sprintf("the tokens of client %q were revoked (its secret was regenerated or it was deleted)", c.ClientID)},
-		{store.RevokeFamily, c.Family, "its refresh token family was revoked"},
+		{store.RevokeFamily, c.Family, familyWhat(c.Family)},
 	}
 	for _, ch := range checks {
 		if ch.value == "" {
@@ -146,4 +147,12 @@ func (d *DenyList) Denied(c Claims) string {
 		}
 	}
 	return ""
+}
+
+// familyWhat says what the revocation of a token family was.
+func familyWhat(family string) string {
+	if strings.HasPrefix(family, userKeyFamilyPrefix) {
+		return "the user key it was obtained with was revoked"
+	}
+	return "its refresh token family was revoked"
 }

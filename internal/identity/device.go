@@ -262,5 +262,5 @@ func (s *Service) deviceCodeGrant(w http.ResponseWriter, r *http.Request, iss st
 	if err != nil || user.Disabled {
 		return oauthErr("invalid_grant", "the user who approved the device no longer exists or is disabled")
 	}
-	return s.issueUserTokens(w, r, iss, app, user, d.Scope, secret.NewToken("")[:22], "", now)
+	return s.issueUserTokens(w, r, userGrant{iss: iss, app: app, user: user, scope: d.Scope, family: secret.NewToken("")[:22], authTime: now})
 }

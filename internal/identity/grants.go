@@ -44,6 +44,9 @@ type idClaims struct {
 	Name              string `json:"name,omitempty"`
 	PreferredUsername string `json:"preferred_username,omitempty"`
 	OrgKey            string `json:"prt_id"`
+	// Family is the grant the id_token came from, so that revoking it (a refresh token, a
+	// user key) also ends the id_token where it is accepted as a credential (discovery).
+	Family string `json:"fam,omitempty"`
 }
 
 // userClient authenticates the client of a user flow: a confidential app must prove its
@@ -88,8 +91,25 @@ func (s *Service) userClient(r *http.Request) (tenancy.App, *oauthError) {
 	return app, nil
 }
 
+// tokenEndpoint is the token endpoint a grant request came to.
+type tokenEndpoint struct {
+	iss string
+	org *tenancy.Organization // named by the path; nil when the path names none
+	// seedEra marks /oauth/token: an empty redirect_uri stands for the one sent to
+	// /authorize, and its tokens are those of the seed era (see issueUserTokens).
+	seedEra bool
+}
+
+// tokenURLOf is the token endpoint of an issuer, for messages.
+func (s *Service) tokenURLOf(iss string) string {
+	if iss == s.seedIssuer() {
+		return s.public + "/oauth/token"
+	}
+	return iss + "/connect/token"
+}
+
 // authorizationCode serves grant_type=authorization_code.
-func (s *Service) authorizationCode(w http.ResponseWriter, r *http.Request, iss string) *oauthError {
+func (s *Service) authorizationCode(w http.ResponseWriter, r *http.Request, ep tokenEndpoint) *oauthError {
 	app, oe := s.userClient(r)
 	if oe != nil {
 		return oe
@@ -119,9 +139,9 @@ func (s *Service) authorizationCode(w http.ResponseWriter, r *http.Request, iss 
 			code.ExpiresAt.UTC().Format(time.RFC3339), authCodeTTL)
 	case code.ClientID != app.ClientID:
 		return oauthErr("invalid_grant", "the authorization code was issued to client %s, not %s", code.ClientID, app.ClientID)
-	case code.Issuer != iss:
-		return oauthErr("invalid_grant", "the authorization code was issued by %s; exchange it there", code.Issuer)
-	case code.RedirectURI != "" && r.PostForm.Get("redirect_uri") != code.RedirectURI:
+	case code.Issuer != ep.iss:
+		return oauthErr("invalid_grant", "the authorization code was issued by %s; exchange it at %s", code.Issuer, s.tokenURLOf(code.Issuer))
+	case code.RedirectURI != "" && r.PostForm.Get("redirect_uri") != code.RedirectURI && !(ep.seedEra && r.PostForm.Get("redirect_uri") == ""):
 		return oauthErr("invalid_grant", "redirect_uri %q does not match the one sent to /authorize (%s)", r.PostForm.Get("redirect_uri"), code.RedirectURI)
 	}
 	verifier := r.PostForm.Get("code_verifier")
@@ -140,23 +160,31 @@ func (s *Service) authorizationCode(w http.ResponseWriter, r *http.Request, iss 
 	if err != nil || user.Disabled {
 		return oauthErr("invalid_grant", "the user who signed in no longer exists or is disabled")
 	}
-	return s.issueUserTokens(w, r, iss, app, user, code.Scope, code.Family, code.Nonce, code.CreatedAt)
+	return s.issueUserTokens(w, r, userGrant{iss: ep.iss, app: app, user: user, scope: code.Scope, family: code.Family,
+		nonce: code.Nonce, authTime: code.CreatedAt})
 }
 
 // refreshToken serves grant_type=refresh_token: each use returns a new refresh token and
 // retires the old; presenting a retired one revokes its whole family. A refresh token works
 // at /identity_ and at its organization's endpoint (the TypeScript SDK refreshes there).
-// Everything that can refuse the request is checked before the token is spent, so a
-// refused refresh leaves the token usable.
-func (s *Service) refreshToken(w http.ResponseWriter, r *http.Request, iss string, pathOrg *tenancy.Organization) *oauthError {
+// Refresh tokens of the seed-era /oauth/token work there only, and neither rotate nor
+// expire. Everything that can refuse the request is checked before the token is spent, so
+// a refused refresh leaves the token usable.
+func (s *Service) refreshToken(w http.ResponseWriter, r *http.Request, ep tokenEndpoint) *oauthError {
 	app, oe := s.userClient(r)
 	if oe != nil {
 		return oe
 	}
 	ctx := r.Context()
 	raw := r.PostForm.Get("refresh_token")
-	if raw == "" {
+	switch {
+	case raw == "":
 		return oauthErr("invalid_request", "refresh_token is missing")
+	case strings.HasPrefix(raw, userKeyPrefix) && ep.seedEra:
+		return s.userKeyGrant(w, r, app, raw)
+	case strings.HasPrefix(raw, userKeyPrefix):
+		return oauthErr("invalid_grant", "the refresh_token is a user key; user keys are exchanged at %s/oauth/token (client_id %s), not here",
+			s.public, userKeyClientID)
 	}
 	hash := secret.HashToken(raw)
 	now := s.now()
@@ -170,8 +198,10 @@ func (s *Service) refreshToken(w http.ResponseWriter, r *http.Request, iss strin
 		return oauthErr("invalid_grant", "the refresh token was revoked at %s; sign in again", rt.RevokedAt.UTC().Format(time.RFC3339))
 	case rt.ClientID != app.ClientID:
 		return oauthErr("invalid_grant", "the refresh token was issued to client %s, not %s", rt.ClientID, app.ClientID)
-	case pathOrg != nil && rt.OrgID != pathOrg.ID:
-		return oauthErr("invalid_grant", "the refresh token belongs to another organization than %s; refresh it at /identity_/connect/token or its own organization's endpoint", pathOrg.Name)
+	case (rt.Issuer == s.seedIssuer()) != ep.seedEra:
+		return oauthErr("invalid_grant", "the refresh token was issued by %s; refresh it at %s", rt.Issuer, s.tokenURLOf(rt.Issuer))
+	case ep.org != nil && rt.OrgID != ep.org.ID:
+		return oauthErr("invalid_grant", "the refresh token belongs to another organization than %s; refresh it at /identity_/connect/token or its own organization's endpoint", ep.org.Name)
 	case rt.ExpiresAt != nil && now.After(*rt.ExpiresAt):
 		return oauthErr("invalid_grant", "the refresh token expired at %s; sign in again", rt.ExpiresAt.UTC().Format(time.RFC3339))
 	}
@@ -205,47 +235,71 @@ func (s *Service) refreshToken(w http.ResponseWriter, r *http.Request, iss strin
 	case err != nil:
 		return s.internal(r, err)
 	}
-	return s.issueUserTokens(w, r, iss, app, user, scope, rt.Family, "", time.Time{})
+	return s.issueUserTokens(w, r, userGrant{iss: ep.iss, app: app, user: user, scope: scope, family: rt.Family, keepRefresh: !rt.Rotates})
+}
+
+// userGrant is what a user flow's token answer is made of.
+type userGrant struct {
+	iss    string
+	app    tenancy.App
+	user   tenancy.User
+	scope  string
+	family string // the grant the tokens descend from: revoking it denies them
+	nonce  string
+	// authTime is when the user signed in; zero when unknown (a refresh).
+	authTime time.Time
+	// keepRefresh: the request presented a refresh token (or user key) that stays valid, so
+	// no new one is issued.
+	keepRefresh bool
 }
 
 // issueUserTokens answers a user flow: an access token, a refresh token when
-// offline_access was granted, and an id_token when openid was.
-func (s *Service) issueUserTokens(w http.ResponseWriter, r *http.Request, iss string, app tenancy.App, user tenancy.User,
-	scope, family, nonce string, authTime time.Time) *oauthError {
+// offline_access was granted, and an id_token when openid was. Tokens of the seed-era
+// issuer live 24 hours and its refresh tokens neither rotate nor expire (DESIGN §4).
+func (s *Service) issueUserTokens(w http.ResponseWriter, r *http.Request, g userGrant) *oauthError {
 	ctx := r.Context()
-	org, err := s.st.OrganizationGet(ctx, user.OrgID)
+	org, err := s.st.OrganizationGet(ctx, g.user.OrgID)
 	if err != nil {
 		return s.internal(r, err)
 	}
-	scopes := strings.Fields(scope)
-	access, _, err := s.keys.Issue(Claims{Issuer: iss, Subject: user.Key, SubType: SubUser, ClientID: app.ClientID,
-		OrgKey: org.Key, Scope: scope, Family: family}, userAccessTTL)
+	seedEra := g.iss == s.seedIssuer()
+	accessTTL, idTTL := userAccessTTL, idTokenTTL
+	if seedEra {
+		accessTTL, idTTL = seedAccessTTL, seedAccessTTL
+	}
+	scopes := strings.Fields(g.scope)
+	access, _, err := s.keys.Issue(Claims{Issuer: g.iss, Subject: g.user.Key, SubType: SubUser, ClientID: g.app.ClientID,
+		OrgKey: org.Key, Scope: g.scope, Family: g.family}, accessTTL)
 	if err != nil {
 		return s.internal(r, err)
 	}
-	resp := userTokenResponse{tokenResponse: tokenResponse{AccessToken: access, ExpiresIn: int(userAccessTTL / time.Second),
-		TokenType: "Bearer", Scope: scope}}
+	resp := userTokenResponse{tokenResponse: tokenResponse{AccessToken: access, ExpiresIn: int(accessTTL / time.Second),
+		TokenType: "Bearer", Scope: g.scope}}
 	now := s.now()
-	if slices.Contains(scopes, "offline_access") {
+	if slices.Contains(scopes, "offline_access") && !g.keepRefresh {
 		raw := secret.NewToken(refreshPrefix)
-		exp := now.Add(refreshTTL)
-		if err := s.st.RefreshTokenCreate(ctx, store.RefreshToken{TokenHash: secret.HashToken(raw), Family: family, OrgID: org.ID,
-			UserID: user.ID, ClientID: app.ClientID, Scope: scope, Issuer: iss, Rotates: true, CreatedAt: now, ExpiresAt: &exp}); err != nil {
+		rt := store.RefreshToken{TokenHash: secret.HashToken(raw), Family: g.family, OrgID: org.ID, UserID: g.user.ID,
+			ClientID: g.app.ClientID, Scope: g.scope, Issuer: g.iss, Rotates: !seedEra, CreatedAt: now}
+		if !seedEra {
+			exp := now.Add(refreshTTL)
+			rt.ExpiresAt = &exp
+		}
+		if err := s.st.RefreshTokenCreate(ctx, rt); err != nil {
 			return s.internal(r, err)
 		}
 		resp.RefreshToken = raw
 	}
 	if slices.Contains(scopes, "openid") {
-		c := idClaims{Issuer: iss, Subject: user.Key, Audience: app.ClientID, IssuedAt: now.Unix(), Expiry: now.Add(idTokenTTL).Unix(),
-			Nonce: nonce, OrgKey: org.Key}
-		if !authTime.IsZero() {
-			c.AuthTime = authTime.Unix()
+		c := idClaims{Issuer: g.iss, Subject: g.user.Key, Audience: g.app.ClientID, IssuedAt: now.Unix(), Expiry: now.Add(idTTL).Unix(),
+			Nonce: g.nonce, OrgKey: org.Key, Family: g.family}
+		if !g.authTime.IsZero() {
+			c.AuthTime = g.authTime.Unix()
 		}
 		if slices.Contains(scopes, "email") {
-			c.Email = user.Email
+			c.Email = g.user.Email
 		}
 		if slices.Contains(scopes, "profile") {
-			c.Name, c.PreferredUsername = user.Name, user.Email
+			c.Name, c.PreferredUsername = g.user.Name, g.user.Email
 		}
 		if resp.IDToken, err = s.keys.sign(c); err != nil {
 			return s.internal(r, err)
@@ -267,7 +321,8 @@ func (s *Service) revokeFamily(r *http.Request, family string) {
 		s.internal(r, err)
 	}
 	if s.deny != nil {
-		if err := s.deny.Revoke(ctx, store.RevokeFamily, family, now.Add(userAccessTTL+time.Minute)); err != nil {
+		// Kept as long as the longest-lived access token of a family: 24 h (seed era).
+		if err := s.deny.Revoke(ctx, store.RevokeFamily, family, now.Add(max(userAccessTTL, seedAccessTTL)+time.Minute)); err != nil {
 			s.internal(r, err)
 		}
 	}

@@ -75,6 +75,7 @@ func (s *Service) VerifyIDToken(ctx context.Context, raw string) (Claims, error)
 		Expiry   int64    `json:"exp"`
 		IssuedAt int64    `json:"iat"`
 		OrgKey   string   `json:"prt_id"`
+		Family   string   `json:"fam"`
 	}
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return Claims{}, tokenErr("the token's claims are malformed")
@@ -93,7 +94,7 @@ func (s *Service) VerifyIDToken(ctx context.Context, raw string) (Claims, error)
 		return Claims{}, tokenErr("the id_token expired at %s; sign in again (or refresh) for a new one", exp.UTC().Format(time.RFC3339))
 	}
 	claims := Claims{Issuer: c.Issuer, Audience: c.Audience, Subject: c.Subject, SubType: SubUser, ClientID: c.Audience[0],
-		OrgKey: c.OrgKey, IssuedAt: c.IssuedAt, Expiry: c.Expiry}
+		OrgKey: c.OrgKey, IssuedAt: c.IssuedAt, Expiry: c.Expiry, Family: c.Family}
 	if s.deny != nil {
 		if why := s.deny.Denied(claims); why != "" {
 			return Claims{}, tokenErr("the id_token was revoked: %s", why)

@@ -34,7 +34,7 @@ var dummyPasswordHash = sync.OnceValue(func() string {
 
 // loginTarget is what a sign-in is for: a pending authorize request or a device code.
 type loginTarget struct {
-	iss         string
+	action      string                // where the login form posts
 	org         *tenancy.Organization // nil: the person names it on the page
 	clientID    string
 	clientLabel string
@@ -43,16 +43,16 @@ type loginTarget struct {
 	next        string // where the browser goes once signed in
 }
 
-func authorizeTarget(iss string, req *authRequest, org *tenancy.Organization) loginTarget {
+func authorizeTarget(ep authEndpoint, req *authRequest, org *tenancy.Organization) loginTarget {
 	q := req.query.Encode()
-	return loginTarget{iss: iss, org: org, clientID: req.app.ClientID, clientLabel: req.clientLabel(), request: q,
-		next: iss + "/connect/authorize?" + q}
+	return loginTarget{action: ep.login, org: org, clientID: req.app.ClientID, clientLabel: req.clientLabel(), request: q,
+		next: ep.authorize + "?" + q}
 }
 
 // showLogin renders the login page for a target.
 func (s *Service) showLogin(w http.ResponseWriter, r *http.Request, t loginTarget, d pageData, status int) {
 	d.Title = "Sign in"
-	d.Action = t.iss + "/account/login"
+	d.Action = t.action
 	d.CSRF = s.csrfToken(w, r)
 	d.Request, d.Device = t.request, t.device
 	d.ClientName = t.clientLabel
@@ -80,32 +80,23 @@ func (s *Service) currentSession(r *http.Request) (store.Session, tenancy.User, 
 	return sess, u, true
 }
 
-// reparse re-validates the authorize request a form carried.
-func (s *Service) reparse(w http.ResponseWriter, r *http.Request) (iss string, req *authRequest, ok bool) {
-	iss, pathOrg, oe := s.issuer(r)
-	if oe != nil {
-		s.renderMessage(w, r, oe.status, "Sign-in failed", oe.Description, "")
-		return "", nil, false
-	}
+// reparse re-validates the authorize request a form posted to ep carried.
+func (s *Service) reparse(w http.ResponseWriter, r *http.Request, ep authEndpoint) (req *authRequest, ok bool) {
 	q, err := url.ParseQuery(r.PostForm.Get("request"))
 	if err != nil {
 		s.renderMessage(w, r, http.StatusBadRequest, "Sign-in failed", "The form was altered: its sign-in request cannot be read.", "")
-		return "", nil, false
+		return nil, false
 	}
-	orgName := ""
-	if pathOrg != nil {
-		orgName = pathOrg.Name
-	}
-	req, page, oe := s.parseAuthorize(r.Context(), q, orgName)
+	req, page, oe := s.parseAuthorize(r.Context(), q, ep.orgName())
 	if page != "" {
 		s.renderMessage(w, r, http.StatusBadRequest, "Sign-in link not valid", page, "")
-		return "", nil, false
+		return nil, false
 	}
 	if oe != nil {
 		redirectError(w, r, req, oe)
-		return "", nil, false
+		return nil, false
 	}
-	return iss, req, true
+	return req, true
 }
 
 // formPost parses a page's form and checks its CSRF token.
@@ -123,12 +114,12 @@ func (s *Service) formPost(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// loginTargetOf reads what a posted login form is for.
-func (s *Service) loginTargetOf(w http.ResponseWriter, r *http.Request) (loginTarget, bool) {
+// loginTargetOf reads what a login form posted to ep is for.
+func (s *Service) loginTargetOf(w http.ResponseWriter, r *http.Request, ep authEndpoint) (loginTarget, bool) {
 	if userCode := r.PostForm.Get("device"); userCode != "" {
-		iss, pathOrg, oe := s.issuer(r)
-		if oe != nil {
-			s.renderMessage(w, r, oe.status, "Sign-in failed", oe.Description, "")
+		if !ep.device {
+			s.renderMessage(w, r, http.StatusBadRequest, "Sign-in failed",
+				"Devices are signed in on the device page, "+s.public+"/identity_/device, not here.", "")
 			return loginTarget{}, false
 		}
 		dc, app, problem := s.findDevice(r, userCode)
@@ -136,8 +127,8 @@ func (s *Service) loginTargetOf(w http.ResponseWriter, r *http.Request) (loginTa
 			s.renderMessage(w, r, http.StatusOK, "Device sign-in", problem, "")
 			return loginTarget{}, false
 		}
-		t := loginTarget{iss: iss, org: pathOrg, clientID: app.ClientID, clientLabel: app.Name, device: dc.UserCode,
-			next: iss + "/device?user_code=" + url.QueryEscape(dc.UserCode)}
+		t := loginTarget{action: ep.login, org: ep.org, clientID: app.ClientID, clientLabel: app.Name, device: dc.UserCode,
+			next: ep.iss + "/device?user_code=" + url.QueryEscape(dc.UserCode)}
 		if t.org == nil && app.OrgID != 0 {
 			o, err := s.st.OrganizationGet(r.Context(), app.OrgID)
 			if err != nil {
@@ -148,7 +139,7 @@ func (s *Service) loginTargetOf(w http.ResponseWriter, r *http.Request) (loginTa
 		}
 		return t, true
 	}
-	iss, req, ok := s.reparse(w, r)
+	req, ok := s.reparse(w, r, ep)
 	if !ok {
 		return loginTarget{}, false
 	}
@@ -157,15 +148,24 @@ func (s *Service) loginTargetOf(w http.ResponseWriter, r *http.Request) (loginTa
 		redirectError(w, r, req, oe)
 		return loginTarget{}, false
 	}
-	return authorizeTarget(iss, req, org), true
+	return authorizeTarget(ep, req, org), true
 }
 
 // login serves POST …/account/login.
 func (s *Service) login(w http.ResponseWriter, r *http.Request) {
-	if !s.formPost(w, r) {
+	ep, oe := s.endpointOf(r)
+	if oe != nil {
+		s.renderMessage(w, r, oe.status, "Sign-in failed", oe.Description, "")
 		return
 	}
-	t, ok := s.loginTargetOf(w, r)
+	if s.formPost(w, r) {
+		s.loginAt(w, r, ep)
+	}
+}
+
+// loginAt signs a person in with the login form posted to ep (its form already read).
+func (s *Service) loginAt(w http.ResponseWriter, r *http.Request, ep authEndpoint) {
+	t, ok := s.loginTargetOf(w, r, ep)
 	if !ok {
 		return
 	}
@@ -235,10 +235,19 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 
 // consent serves POST …/connect/consent.
 func (s *Service) consent(w http.ResponseWriter, r *http.Request) {
-	if !s.formPost(w, r) {
+	ep, oe := s.endpointOf(r)
+	if oe != nil {
+		s.renderMessage(w, r, oe.status, "Sign-in failed", oe.Description, "")
 		return
 	}
-	iss, req, ok := s.reparse(w, r)
+	if s.formPost(w, r) {
+		s.consentAt(w, r, ep)
+	}
+}
+
+// consentAt takes the consent form posted to ep (its form already read).
+func (s *Service) consentAt(w http.ResponseWriter, r *http.Request, ep authEndpoint) {
+	req, ok := s.reparse(w, r, ep)
 	if !ok {
 		return
 	}
@@ -247,7 +256,7 @@ func (s *Service) consent(w http.ResponseWriter, r *http.Request) {
 		s.renderMessage(w, r, http.StatusBadRequest, "Sign-in failed", "Choose Allow or Deny.", "")
 		return
 	}
-	s.continueAuthorize(w, r, iss, req, decision)
+	s.continueAuthorize(w, r, ep, req, decision)
 }
 
 // endSession serves …/connect/endsession: it signs the browser out and, when the client
@@ -263,7 +272,7 @@ func (s *Service) endSession(w http.ResponseWriter, r *http.Request) {
 	target := r.FormValue("post_logout_redirect_uri")
 	if target != "" {
 		app, err := s.st.AppGetByClientID(r.Context(), r.FormValue("client_id"))
-		if err == nil && redirectAllowed(app, target) {
+		if err == nil && s.redirectAllowed(app, target) {
 			u, _ := url.Parse(target)
 			if st := r.FormValue("state"); st != "" {
 				q := u.Query()

@@ -43,6 +43,10 @@ type pageData struct {
 	Device     string // on the login page: the user code to return to after signing in
 	UserCode   string
 	Confirm    bool
+	// On /mobile: the authorization code, its state, and where to exchange it.
+	Code, State, TokenURL string
+	// ScriptNonce lets the page's own inline script run (and no other script).
+	ScriptNonce string
 }
 
 // render writes a page. Pages are never cached and never framed.
@@ -51,7 +55,11 @@ func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, nam
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http: https:; frame-ancestors 'none'")
+	csp := "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http: https:; frame-ancestors 'none'"
+	if d.ScriptNonce != "" {
+		csp += "; script-src 'nonce-" + d.ScriptNonce + "'"
+	}
+	h.Set("Content-Security-Policy", csp)
 	h.Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
 	if err := pages.ExecuteTemplate(w, name, d); err != nil {

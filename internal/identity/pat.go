@@ -67,8 +67,14 @@ func (s *Service) VerifyBearer(ctx context.Context, raw string) (Claims, error) 
 // verifyBearer is VerifyBearer that also returns the user of a PAT (nil for JWTs, whose
 // subject the caller looks up if it needs it).
 func (s *Service) verifyBearer(ctx context.Context, raw string) (Claims, *tenancy.User, error) {
-	if strings.HasPrefix(raw, patPrefix) {
+	switch {
+	case strings.HasPrefix(raw, patPrefix):
 		return s.verifyPAT(ctx, raw)
+	case strings.HasPrefix(raw, userKeyPrefix):
+		return Claims{}, nil, tokenErr("the bearer token is a user key, which the API does not take itself: exchange it for an access token at %s/oauth/token (grant_type refresh_token, client_id %s) and send that",
+			s.public, userKeyClientID)
+	case strings.HasPrefix(raw, refreshPrefix):
+		return Claims{}, nil, tokenErr("the bearer token is a refresh token: send the access_token of the token endpoint's answer instead")
 	}
 	if s.verifier == nil {
 		return Claims{}, nil, errors.New("identity: the service has no signing keys to verify tokens with")

@@ -74,7 +74,8 @@ type Mux interface {
 	HandleFunc(pattern string, h http.HandlerFunc)
 }
 
-// Mount adds the identity routes, under /identity_/ and /{org}/identity_/.
+// Mount adds the identity routes, under /identity_/ and /{org}/identity_/, and the
+// seed-era ones at the root (/authorize, /oauth/token, …; see seed.go).
 func (s *Service) Mount(m Mux) {
 	for _, base := range []string{"/identity_", "/{org}/identity_"} {
 		m.HandleFunc("GET "+base+"/.well-known/openid-configuration", s.discovery)
@@ -90,6 +91,7 @@ func (s *Service) Mount(m Mux) {
 		s.mountTokenAdmin(m, base)
 	}
 	s.mountAdmin(m)
+	s.mountSeed(m)
 }
 
 // issuer returns the identity base the request came to, which is the issuer of what it

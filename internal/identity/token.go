@@ -59,9 +59,9 @@ func (s *Service) tokenGrant(w http.ResponseWriter, r *http.Request) *oauthError
 	case "":
 		return oauthErr("invalid_request", "grant_type is missing: use client_credentials, authorization_code or refresh_token")
 	case "authorization_code":
-		return s.authorizationCode(w, r, iss)
+		return s.authorizationCode(w, r, tokenEndpoint{iss: iss, org: pathOrg})
 	case "refresh_token":
-		return s.refreshToken(w, r, iss, pathOrg)
+		return s.refreshToken(w, r, tokenEndpoint{iss: iss, org: pathOrg})
 	case deviceGrantType:
 		return s.deviceCodeGrant(w, r, iss)
 	default:

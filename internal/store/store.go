@@ -196,6 +196,16 @@ type Store interface {
 	PATRevoke(ctx context.Context, orgID, userID, id int64, now time.Time) (PAT, error)
 	PATTouch(ctx context.Context, id int64, now time.Time) error
 
+	// User keys. UserKeyGetByHash finds revoked keys too, so that the caller can say why one
+	// fails; UserKeyList lists a user's keys, newest first, revoked ones included;
+	// UserKeyRevoke revokes one of the user's keys (another user's is not found) and returns
+	// it as revoked, keeping the first revocation time.
+	UserKeyCreate(ctx context.Context, k UserKey) (UserKey, error)
+	UserKeyGetByHash(ctx context.Context, tokenHash string) (UserKey, error)
+	UserKeyList(ctx context.Context, orgID, userID int64) ([]UserKey, error)
+	UserKeyRevoke(ctx context.Context, orgID, userID, id int64, now time.Time) (UserKey, error)
+	UserKeyTouch(ctx context.Context, id int64, now time.Time) error
+
 	// AuditAdd records an audit entry (At defaults to now). AuditSearch pages a tenant's
 	// log (its own entries and the organization-wide ones) with an OData query.
 	AuditAdd(ctx context.Context, e AuditEntry) error

@@ -66,6 +66,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RefreshToken", refreshTokenTests()},
 		{"DeviceCode", deviceCodeTests()},
 		{"PAT", patTests()},
+		{"UserKey", userKeyTests()},
 		{"Concurrent", concurrentTests()},
 	}
 	for _, g := range groups {
