@@ -29,44 +29,8 @@ func TestSeedEraEndToEnd(t *testing.T) {
 	base, org, tenant := s.URL, demo["ORCH_DEMO_ORG"], demo["ORCH_DEMO_TENANT"]
 	folders := base + "/" + org + "/" + tenant + "/orchestrator_/odata/Folders"
 
-	// Seed 000, step 2: the verifier and the challenge, as its Node script makes them.
-	raw := make([]byte, 32)
-	rand.Read(raw)
-	verifier := base64.RawURLEncoding.EncodeToString(raw)
-	sum := sha256.Sum256([]byte(verifier))
-	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
-
-	// Step 3: the sign-in link in a browser; the login page asks for the organization.
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar}
-	authorize := base + "/authorize?response_type=code&nonce=n123&state=s123&code_challenge=" + challenge +
-		"&code_challenge_method=S256&scope=openid+profile+offline_access+email&audience=https%3A%2F%2Forchestrator.cloud.uipath.com" +
-		"&client_id=5v7PmPJL6FOGu6RB8I1Y4adLBhIwovQN&redirect_uri=" + url.QueryEscape(base+"/mobile")
-	res, body := fetch(t, browser, newRequest(t, http.MethodGet, authorize, "", ""))
-	form := url.Values{"csrf": {formField(t, body, "csrf")}, "request": {formField(t, body, "request")}, "org": {org},
-		"email": {demo["ORCH_DEMO_USER"]}, "password": {demo["ORCH_DEMO_PASSWORD"]}}
-	action := html.UnescapeString(regexp.MustCompile(`<form method="post" action="([^"]*)"`).FindStringSubmatch(body)[1])
-	res, body = fetch(t, browser, newRequest(t, http.MethodPost, action, "application/x-www-form-urlencoded", form.Encode()))
-	// The browser ends on /mobile, which shows the code and OK.
-	if res.StatusCode != http.StatusOK || res.Request.URL.Path != "/mobile" || res.Request.URL.Query().Get("state") != "s123" {
-		t.Fatalf("after the sign-in: %d at %s\n%s", res.StatusCode, res.Request.URL, body)
-	}
-	code := res.Request.URL.Query().Get("code")
-	if !strings.Contains(body, `value="`+code+`"`) || !strings.Contains(body, "<h1>OK</h1>") || !strings.Contains(body, `id="copy"`) {
-		t.Errorf("the /mobile page does not show the code, OK and a copy button:\n%s", body)
-	}
-
-	// Step 4: the token call, a JSON body with redirect_uri empty.
-	tok := tokenCall(t, base, `{
-    "grant_type": "authorization_code",
-    "code": "`+code+`",
-    "redirect_uri": "",
-    "code_verifier": "`+verifier+`",
-    "client_id": "5v7PmPJL6FOGu6RB8I1Y4adLBhIwovQN"
-}`)
-	if tok["id_token"] == "" || !strings.HasPrefix(tok["refresh_token"], "oo_rt_") {
-		t.Fatalf("the code exchange answered %v", tok)
-	}
+	// Seed 000: PKCE through the login page, the code from /mobile, the JSON token call.
+	tok, code, verifier := seedSignIn(t, base, demo)
 	wantAPI(t, folders, tok["access_token"], nil, http.StatusOK, `"Shared"`)
 	// The older layout, as the PowerShell module and the 2020 scripts call it.
 	wantAPI(t, base+"/"+org+"/"+tenant+"/odata/Folders", tok["access_token"], map[string]string{"X-UIPATH-TenantName": tenant},
@@ -84,7 +48,7 @@ func TestSeedEraEndToEnd(t *testing.T) {
 	// Seed 002: a user key, created with that access token, exchanged three times.
 	req := newRequest(t, http.MethodPost, base+"/"+org+"/identity_/api/UserKeys", "application/json", `{"name":"scheduled report"}`)
 	req.Header.Set("Authorization", "Bearer "+tok["access_token"])
-	res, body = fetch(t, http.DefaultClient, req)
+	res, body := fetch(t, http.DefaultClient, req)
 	var created struct{ ID int64 }
 	var shown struct{ UserKey string }
 	json.Unmarshal([]byte(body), &created)
@@ -133,6 +97,53 @@ func TestSeedEraEndToEnd(t *testing.T) {
 }
 
 // newRequest makes a request with a body of Content-Type ct ("" for none).
+// seedSignIn signs the demo user in as seed 000's script does: PKCE at /authorize through
+// the login page, the code from /mobile, the JSON token call with an empty redirect_uri.
+// It returns the token answer, the code and the verifier.
+func seedSignIn(t *testing.T, base string, demo map[string]string) (tok map[string]string, code, verifier string) {
+	t.Helper()
+	org := demo["ORCH_DEMO_ORG"]
+	// Seed 000, step 2: the verifier and the challenge, as its Node script makes them.
+	raw := make([]byte, 32)
+	rand.Read(raw)
+	verifier = base64.RawURLEncoding.EncodeToString(raw)
+	sum := sha256.Sum256([]byte(verifier))
+	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
+
+	// Step 3: the sign-in link in a browser; the login page asks for the organization.
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	authorize := base + "/authorize?response_type=code&nonce=n123&state=s123&code_challenge=" + challenge +
+		"&code_challenge_method=S256&scope=openid+profile+offline_access+email&audience=https%3A%2F%2Forchestrator.cloud.uipath.com" +
+		"&client_id=5v7PmPJL6FOGu6RB8I1Y4adLBhIwovQN&redirect_uri=" + url.QueryEscape(base+"/mobile")
+	res, body := fetch(t, browser, newRequest(t, http.MethodGet, authorize, "", ""))
+	form := url.Values{"csrf": {formField(t, body, "csrf")}, "request": {formField(t, body, "request")}, "org": {org},
+		"email": {demo["ORCH_DEMO_USER"]}, "password": {demo["ORCH_DEMO_PASSWORD"]}}
+	action := html.UnescapeString(regexp.MustCompile(`<form method="post" action="([^"]*)"`).FindStringSubmatch(body)[1])
+	res, body = fetch(t, browser, newRequest(t, http.MethodPost, action, "application/x-www-form-urlencoded", form.Encode()))
+	// The browser ends on /mobile, which shows the code and OK.
+	if res.StatusCode != http.StatusOK || res.Request.URL.Path != "/mobile" || res.Request.URL.Query().Get("state") != "s123" {
+		t.Fatalf("after the sign-in: %d at %s\n%s", res.StatusCode, res.Request.URL, body)
+	}
+	code = res.Request.URL.Query().Get("code")
+	if !strings.Contains(body, `value="`+code+`"`) || !strings.Contains(body, "<h1>OK</h1>") || !strings.Contains(body, `id="copy"`) {
+		t.Errorf("the /mobile page does not show the code, OK and a copy button:\n%s", body)
+	}
+
+	// Step 4: the token call, a JSON body with redirect_uri empty.
+	tok = tokenCall(t, base, `{
+    "grant_type": "authorization_code",
+    "code": "`+code+`",
+    "redirect_uri": "",
+    "code_verifier": "`+verifier+`",
+    "client_id": "5v7PmPJL6FOGu6RB8I1Y4adLBhIwovQN"
+}`)
+	if tok["id_token"] == "" || !strings.HasPrefix(tok["refresh_token"], "oo_rt_") {
+		t.Fatalf("the code exchange answered %v", tok)
+	}
+	return tok, code, verifier
+}
+
 func newRequest(t *testing.T, method, u, ct, body string) *http.Request {
 	t.Helper()
 	r, err := http.NewRequest(method, u, strings.NewReader(body))
