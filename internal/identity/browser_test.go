@@ -195,7 +195,7 @@ func (b *browser) consent(t testing.TB, p page, decision string) page {
 
 // excerpt shortens a page for a failure message: its main part, without the style sheet.
 func excerpt(body string) string {
-	if i := strings.Index(body, "<main>"); i >= 0 {
+	if i := strings.Index(body, "<main"); i >= 0 {
 		body = body[i:]
 	}
 	if len(body) > 1500 {

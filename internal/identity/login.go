@@ -32,7 +32,8 @@ var dummyPasswordHash = sync.OnceValue(func() string {
 	return h
 })
 
-// loginTarget is what a sign-in is for: a pending authorize request or a device code.
+// loginTarget is what a sign-in is for: a pending authorize request, a device code, or a
+// web page of the organization (the portal) to return to.
 type loginTarget struct {
 	action      string                // where the login form posts
 	org         *tenancy.Organization // nil: the person names it on the page
@@ -40,6 +41,7 @@ type loginTarget struct {
 	clientLabel string
 	request     string // the authorize query, carried through the form
 	device      string // or the user code of a device sign-in
+	returnTo    string // or the portal page to return to, as the form carries it
 	next        string // where the browser goes once signed in
 }
 
@@ -54,7 +56,7 @@ func (s *Service) showLogin(w http.ResponseWriter, r *http.Request, t loginTarge
 	d.Title = "Sign in"
 	d.Action = t.action
 	d.CSRF = s.csrfToken(w, r)
-	d.Request, d.Device = t.request, t.device
+	d.Request, d.Device, d.Return = t.request, t.device, t.returnTo
 	d.ClientName = t.clientLabel
 	d.AskOrg = t.org == nil
 	if t.org != nil {
@@ -138,6 +140,14 @@ func (s *Service) loginTargetOf(w http.ResponseWriter, r *http.Request, ep authE
 			t.org = &o
 		}
 		return t, true
+	}
+	if ret := r.PostForm.Get("return"); ret != "" {
+		next, problem := portalReturn(ep.org, ret)
+		if problem != "" {
+			s.renderMessage(w, r, http.StatusBadRequest, "Sign-in failed", problem, "")
+			return loginTarget{}, false
+		}
+		return portalLoginTarget(ep, next), true
 	}
 	req, ok := s.reparse(w, r, ep)
 	if !ok {

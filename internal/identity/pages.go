@@ -41,12 +41,17 @@ type pageData struct {
 	UserEmail  string
 	Scopes     []string
 	Device     string // on the login page: the user code to return to after signing in
+	Return     string // or the portal page to return to
 	UserCode   string
 	Confirm    bool
 	// On /mobile: the authorization code, its state, and where to exchange it.
 	Code, State, TokenURL string
 	// ScriptNonce lets the page's own inline script run (and no other script).
 	ScriptNonce string
+	// Wide pages (the portal's tables) get a wider column than the sign-in forms.
+	Wide bool
+	// Portal is what the portal's pages show (portal.go).
+	Portal *portalPage
 }
 
 // render writes a page. Pages are never cached and never framed.

@@ -246,50 +246,61 @@ func (s *Service) patCreate(w http.ResponseWriter, r *http.Request, c adminCalle
 	if err := decodeAdminJSON(r, &req); err != nil {
 		return err
 	}
-	name, err := checkName("personal access token", req.Name)
+	p, raw, err := s.newPAT(r, c, req)
 	if err != nil {
 		return err
 	}
-	scopes, err := checkPATScopes(req.Scopes)
-	if err != nil {
-		return err
-	}
-	now := s.now()
-	exp := now.Add(patDefaultTTL)
-	switch {
-	case req.ExpiresInDays != nil && req.ExpiresAt != nil:
-		return adminBad("give expiresInDays or expiresAt, not both")
-	case req.ExpiresInDays != nil:
-		if d := *req.ExpiresInDays; d < 1 || d > 365 {
-			return adminBad("expiresInDays is %d; it must be 1 to 365", d)
-		}
-		exp = now.Add(time.Duration(*req.ExpiresInDays) * 24 * time.Hour)
-	case req.ExpiresAt != nil:
-		t, err := time.Parse(time.RFC3339, *req.ExpiresAt)
-		if err != nil {
-			return adminBad("expiresAt %q is not an RFC 3339 time such as 2030-01-31T00:00:00Z", *req.ExpiresAt)
-		}
-		if !t.After(now) {
-			return adminBad("expiresAt %s is not in the future", t.UTC().Format(time.RFC3339))
-		}
-		if t.After(now.Add(patMaxTTL + time.Minute)) {
-			return adminBad("expiresAt %s is more than 365 days away; personal access tokens live at most 365 days", t.UTC().Format(time.RFC3339))
-		}
-		exp = t
-	}
-	raw := secret.NewToken(patPrefix)
-	p, err := s.st.PATCreate(r.Context(), store.PAT{OrgID: c.org.ID, UserID: c.user.ID, Name: name, TokenHash: secret.HashToken(raw),
-		Scopes: scopes, CreatedAt: now, ExpiresAt: exp})
-	if err != nil {
-		return err
-	}
-	s.event(r, c.org.ID, "pat.created", PATClientID, c.user.Key,
-		fmt.Sprintf("personal access token %q (id %d), scopes %s, expires %s", p.Name, p.ID, strings.Join(p.Scopes, " "), p.ExpiresAt.UTC().Format(time.RFC3339)))
 	v := viewPAT(p)
 	v.Token = raw
 	w.Header().Set("Location", strings.TrimRight(r.URL.Path, "/")+"/"+strconv.FormatInt(p.ID, 10))
 	server.WriteJSON(w, http.StatusCreated, v)
 	return nil
+}
+
+// newPAT checks a request and creates the personal access token for the caller. raw is the
+// token itself, which nothing stores: the caller shows it once. The API and the API access
+// page both create tokens here.
+func (s *Service) newPAT(r *http.Request, c adminCaller, req patRequest) (p store.PAT, raw string, err error) {
+	name, err := checkName("personal access token", req.Name)
+	if err != nil {
+		return p, "", err
+	}
+	scopes, err := checkPATScopes(req.Scopes)
+	if err != nil {
+		return p, "", err
+	}
+	now := s.now()
+	exp := now.Add(patDefaultTTL)
+	switch {
+	case req.ExpiresInDays != nil && req.ExpiresAt != nil:
+		return p, "", adminBad("give expiresInDays or expiresAt, not both")
+	case req.ExpiresInDays != nil:
+		if d := *req.ExpiresInDays; d < 1 || d > 365 {
+			return p, "", adminBad("expiresInDays is %d; it must be 1 to 365", d)
+		}
+		exp = now.Add(time.Duration(*req.ExpiresInDays) * 24 * time.Hour)
+	case req.ExpiresAt != nil:
+		t, err := time.Parse(time.RFC3339, *req.ExpiresAt)
+		if err != nil {
+			return p, "", adminBad("expiresAt %q is not an RFC 3339 time such as 2030-01-31T00:00:00Z", *req.ExpiresAt)
+		}
+		if !t.After(now) {
+			return p, "", adminBad("expiresAt %s is not in the future", t.UTC().Format(time.RFC3339))
+		}
+		if t.After(now.Add(patMaxTTL + time.Minute)) {
+			return p, "", adminBad("expiresAt %s is more than 365 days away; personal access tokens live at most 365 days", t.UTC().Format(time.RFC3339))
+		}
+		exp = t
+	}
+	raw = secret.NewToken(patPrefix)
+	p, err = s.st.PATCreate(r.Context(), store.PAT{OrgID: c.org.ID, UserID: c.user.ID, Name: name, TokenHash: secret.HashToken(raw),
+		Scopes: scopes, CreatedAt: now, ExpiresAt: exp})
+	if err != nil {
+		return store.PAT{}, "", err
+	}
+	s.event(r, c.org.ID, "pat.created", PATClientID, c.user.Key,
+		fmt.Sprintf("personal access token %q (id %d), scopes %s, expires %s", p.Name, p.ID, strings.Join(p.Scopes, " "), p.ExpiresAt.UTC().Format(time.RFC3339)))
+	return p, raw, nil
 }
 
 func (s *Service) patList(w http.ResponseWriter, r *http.Request, c adminCaller) error {
@@ -338,14 +349,23 @@ func (s *Service) patRevoke(w http.ResponseWriter, r *http.Request, c adminCalle
 	if err != nil {
 		return err
 	}
-	p, err = s.st.PATRevoke(r.Context(), c.org.ID, c.user.ID, p.ID, s.now())
-	if errors.Is(err, store.ErrNotFound) {
-		return adminNotFound("you have no personal access token with id %q", r.PathValue("id"))
-	}
-	if err != nil {
+	if _, err := s.revokePAT(r, c, p); err != nil {
 		return err
 	}
-	s.event(r, c.org.ID, "pat.revoked", PATClientID, c.user.Key, fmt.Sprintf("personal access token %q (id %d)", p.Name, p.ID))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// revokePAT revokes p, one of the caller's tokens (found with findPAT). The API and the API
+// access page both revoke here.
+func (s *Service) revokePAT(r *http.Request, c adminCaller, p store.PAT) (store.PAT, error) {
+	p, err := s.st.PATRevoke(r.Context(), c.org.ID, c.user.ID, p.ID, s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return p, adminNotFound("you have no personal access token with id %q", r.PathValue("id"))
+	}
+	if err != nil {
+		return p, err
+	}
+	s.event(r, c.org.ID, "pat.revoked", PATClientID, c.user.Key, fmt.Sprintf("personal access token %q (id %d)", p.Name, p.ID))
+	return p, nil
 }

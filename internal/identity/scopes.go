@@ -8,6 +8,11 @@ import (
 // User-flow scopes that are always grantable (DESIGN §4), never to client_credentials.
 var userOnlyScopes = []string{"openid", "profile", "email", "offline_access"}
 
+// orAreas are the areas of the Orchestrator scopes (OR.Area, OR.Area.Read, OR.Area.Write)
+// that discovery lists and the API access page offers for personal access tokens.
+var orAreas = []string{"Administration", "Assets", "Audit", "BackgroundTasks", "Execution", "Folders", "Jobs", "License",
+	"Machines", "Monitoring", "Queues", "Robots", "Settings", "Users", "Webhooks"}
+
 // RobotScopes are what a machine's robots may ask for; the Robot role limits them further.
 var RobotScopes = []string{"OR.Robots", "OR.Jobs", "OR.Queues", "OR.Assets", "OR.Execution", "OR.Monitoring", "OR.Folders"}
 

@@ -74,8 +74,9 @@ type Mux interface {
 	HandleFunc(pattern string, h http.HandlerFunc)
 }
 
-// Mount adds the identity routes, under /identity_/ and /{org}/identity_/, and the
-// seed-era ones at the root (/authorize, /oauth/token, …; see seed.go).
+// Mount adds the identity routes, under /identity_/ and /{org}/identity_/, the seed-era
+// ones at the root (/authorize, /oauth/token, …; see seed.go) and the organization's web
+// pages under /{org}/portal_/ (portal.go), which sign in with the identity session.
 func (s *Service) Mount(m Mux) {
 	for _, base := range []string{"/identity_", "/{org}/identity_"} {
 		m.HandleFunc("GET "+base+"/.well-known/openid-configuration", s.discovery)
@@ -92,6 +93,7 @@ func (s *Service) Mount(m Mux) {
 	}
 	s.mountAdmin(m)
 	s.mountSeed(m)
+	s.mountPortal(m)
 }
 
 // issuer returns the identity base the request came to, which is the issuer of what it
@@ -169,15 +171,22 @@ func (s *Service) discovery(w http.ResponseWriter, r *http.Request) {
 		"response_types_supported":              []string{"code"},
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{s.keys.Alg()},
-		"scopes_supported": []string{"openid", "profile", "email", "offline_access", "OrchestratorApiUserAccess", "OR.Administration", "OR.Assets", "OR.Audit", "OR.BackgroundTasks", "OR.Execution",
-			"OR.Folders", "OR.Jobs", "OR.License", "OR.Machines", "OR.Monitoring", "OR.Queues", "OR.Robots", "OR.Settings",
-			"OR.Users", "OR.Webhooks"},
+		"scopes_supported":                      scopesSupported(),
 		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sub_type", "client_id", "prt_id", "scope",
 			"auth_time", "nonce", "email", "name", "preferred_username"},
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	json.NewEncoder(w).Encode(doc)
+}
+
+// scopesSupported are the scopes discovery lists: the user-flow ones, then every OR area.
+func scopesSupported() []string {
+	out := []string{"openid", "profile", "email", "offline_access", scopeUserAccess}
+	for _, a := range orAreas {
+		out = append(out, "OR."+a)
+	}
+	return out
 }
 
 func (s *Service) jwks(w http.ResponseWriter, r *http.Request) {

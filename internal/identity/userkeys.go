@@ -61,26 +61,35 @@ func (s *Service) userKeyCreate(w http.ResponseWriter, r *http.Request, c adminC
 			return err
 		}
 	}
-	name := userKeyDefaultName
-	if req.Name != nil {
-		n, err := checkName("user key", *req.Name)
-		if err != nil {
-			return err
-		}
-		name = n
-	}
-	raw := secret.NewToken(userKeyPrefix)
-	k, err := s.st.UserKeyCreate(r.Context(), store.UserKey{OrgID: c.org.ID, UserID: c.user.ID, Name: name,
-		TokenHash: secret.HashToken(raw), CreatedAt: s.now()})
+	k, raw, err := s.newUserKey(r, c, req.Name)
 	if err != nil {
 		return err
 	}
-	s.event(r, c.org.ID, "userkey.created", userKeyClientID, c.user.Key, fmt.Sprintf("user key %q (id %d)", k.Name, k.ID))
 	v := s.viewUserKey(k)
 	v.UserKey = raw
 	w.Header().Set("Location", strings.TrimRight(r.URL.Path, "/")+"/"+strconv.FormatInt(k.ID, 10))
 	server.WriteJSON(w, http.StatusCreated, v)
 	return nil
+}
+
+// newUserKey creates a user key for the caller, named name (nil: the default name). raw is
+// the key itself, which nothing stores: the caller shows it once. The API and the API
+// access page both create keys here.
+func (s *Service) newUserKey(r *http.Request, c adminCaller, name *string) (k store.UserKey, raw string, err error) {
+	n := userKeyDefaultName
+	if name != nil {
+		if n, err = checkName("user key", *name); err != nil {
+			return store.UserKey{}, "", err
+		}
+	}
+	raw = secret.NewToken(userKeyPrefix)
+	k, err = s.st.UserKeyCreate(r.Context(), store.UserKey{OrgID: c.org.ID, UserID: c.user.ID, Name: n,
+		TokenHash: secret.HashToken(raw), CreatedAt: s.now()})
+	if err != nil {
+		return store.UserKey{}, "", err
+	}
+	s.event(r, c.org.ID, "userkey.created", userKeyClientID, c.user.Key, fmt.Sprintf("user key %q (id %d)", k.Name, k.ID))
+	return k, raw, nil
 }
 
 func (s *Service) userKeyList(w http.ResponseWriter, r *http.Request, c adminCaller) error {
@@ -123,32 +132,41 @@ func (s *Service) userKeyGet(w http.ResponseWriter, r *http.Request, c adminCall
 	return nil
 }
 
-// userKeyRevoke serves DELETE …/UserKeys/{id}: the key stops working, and so do the access
-// tokens obtained with it, on every node (their family is denied). Revoking a revoked key
-// again is not an error.
+// userKeyRevoke serves DELETE …/UserKeys/{id}. Revoking a revoked key again is not an
+// error.
 func (s *Service) userKeyRevoke(w http.ResponseWriter, r *http.Request, c adminCaller) error {
 	k, err := s.findUserKey(r, c)
 	if err != nil {
 		return err
 	}
+	if _, err := s.revokeUserKey(r, c, k); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// revokeUserKey revokes k, one of the caller's keys (found with findUserKey): the key stops
+// working, and so do the access tokens obtained with it, on every node (their family is
+// denied). A revoked key stays as it is. The API and the API access page both revoke here.
+func (s *Service) revokeUserKey(r *http.Request, c adminCaller, k store.UserKey) (store.UserKey, error) {
 	wasLive := k.RevokedAt == nil
 	now := s.now()
-	k, err = s.st.UserKeyRevoke(r.Context(), c.org.ID, c.user.ID, k.ID, now)
+	k, err := s.st.UserKeyRevoke(r.Context(), c.org.ID, c.user.ID, k.ID, now)
 	if errors.Is(err, store.ErrNotFound) {
-		return adminNotFound("you have no user key with id %q", r.PathValue("id"))
+		return k, adminNotFound("you have no user key with id %q", r.PathValue("id"))
 	}
 	if err != nil {
-		return err
+		return k, err
 	}
 	if wasLive && s.deny != nil {
 		// Tokens obtained with the key live at most seedAccessTTL.
 		if err := s.deny.Revoke(r.Context(), store.RevokeFamily, userKeyFamily(k.Key), now.Add(seedAccessTTL+time.Minute)); err != nil {
-			return err
+			return k, err
 		}
 	}
 	if wasLive {
 		s.event(r, c.org.ID, "userkey.revoked", userKeyClientID, c.user.Key, fmt.Sprintf("user key %q (id %d)", k.Name, k.ID))
 	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return k, nil
 }
