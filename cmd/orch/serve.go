@@ -18,8 +18,10 @@ import (
 	"github.com/openorch/openorch/internal/config"
 	"github.com/openorch/openorch/internal/identity"
 	"github.com/openorch/openorch/internal/legacy"
+	"github.com/openorch/openorch/internal/queues"
 	"github.com/openorch/openorch/internal/secret"
 	"github.com/openorch/openorch/internal/server"
+	"github.com/openorch/openorch/internal/store"
 	"github.com/openorch/openorch/internal/store/postgres"
 	"github.com/openorch/openorch/internal/store/sqlite"
 	"github.com/openorch/openorch/internal/store/sqlstore"
@@ -104,13 +106,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	ids := identity.New(identity.Options{Store: db, Keys: keys, Deny: deny, PublicURL: publicURL, Logger: logger})
 	ids.Mount(srv)
 	// Tokens of machines whose secret is regenerated or which are deleted stop on every node.
+	// Callers waiting for queue items are woken by adds on this node and, on PostgreSQL,
+	// by the notifications of the others.
+	signal := queues.NewSignal()
 	api.New(api.Options{Store: db, Auth: ids, PublicURL: publicURL, Logger: logger, Version: Version, Registry: srv.Registry(),
-		Revoker: api.DenyListRevoker(deny)}).Mount(srv)
+		Revoker: api.DenyListRevoker(deny), SecretKey: key, QueueSignal: signal}).Mount(srv)
 	legacy.New(legacy.Options{Store: db, Identity: ids, PublicURL: publicURL}).Mount(srv)
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
 	go keys.Run(background, time.Minute)
 	go deny.Run(background, time.Second)
+	sweeper := &queues.Sweeper{Store: db, AbandonAfter: s.QueueItemAbandonAfter, Retention: s.QueueItemRetention,
+		Signal: signal, Logger: logger}
+	go sweeper.Run(background, queues.SweepInterval)
+	if s.Postgres() {
+		go postgres.Listen(background, s.DatabaseURL, store.QueueNotifyChannel, signal.NotifyPayload, logger)
+	}
 	if demo != nil {
 		demo.Print(stdout, publicURL)
 	}

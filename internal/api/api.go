@@ -7,10 +7,13 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openorch/openorch/internal/identity"
+	"github.com/openorch/openorch/internal/queues"
+	"github.com/openorch/openorch/internal/secret"
 	"github.com/openorch/openorch/internal/server"
 	"github.com/openorch/openorch/internal/store"
 	"github.com/openorch/openorch/internal/tenancy"
@@ -35,6 +38,14 @@ type Options struct {
 	// Revoker, when set, revokes on every node the tokens of a machine whose secret is
 	// regenerated or which is deleted (DenyListRevoker).
 	Revoker Revoker
+	// SecretKey is the installation's secret key: it seals the values of Credential and
+	// Secret assets before they reach the database.
+	SecretKey *secret.Key
+	// Now is the clock of the queue operations (nil: time.Now); tests move it.
+	Now func() time.Time
+	// QueueSignal wakes StartTransaction calls waiting for items (Prefer: wait); nil: one
+	// of the API's own. Pass the one the sweeper and the PostgreSQL listener feed.
+	QueueSignal *queues.Signal
 }
 
 // API serves the Orchestrator API.
@@ -45,6 +56,9 @@ type API struct {
 	logger  *slog.Logger
 	version string
 	revoker Revoker
+	key     *secret.Key
+	now     func() time.Time
+	queues  *queueState
 	routes  []route
 	limits  *limits
 	// refusals counts 401s, 403s and 429s by reason.
@@ -54,7 +68,7 @@ type API struct {
 // New makes the API with its route table.
 func New(o Options) *API {
 	a := &API{st: o.Store, auth: o.Auth, public: strings.TrimRight(o.PublicURL, "/"), logger: o.Logger, version: o.Version,
-		revoker: o.Revoker}
+		revoker: o.Revoker, key: o.SecretKey}
 	if a.logger == nil {
 		a.logger = slog.New(slog.DiscardHandler)
 	}
@@ -65,6 +79,7 @@ func New(o Options) *API {
 	if o.Registry != nil {
 		o.Registry.MustRegister(a.refusals)
 	}
+	a.initQueues(o)
 	return a
 }
 
@@ -81,6 +96,13 @@ func (a *API) Mount(m Mux) {
 	m.HandleFunc("/{org}/{tenant}/orchestrator_/api/{path...}", a.entry(layoutCurrent, true))
 	m.HandleFunc("/{org}/{tenant}/api/{path...}", a.entry(layoutOlder, true))
 	m.HandleFunc("GET /orchestrator_/api/status/version", a.statusVersion)
+	// UploadPackage takes bodies larger than the server's cap; the server learns so for
+	// those requests only (server.Server.AddBodyLimit).
+	if l, ok := m.(interface {
+		AddBodyLimit(rule func(*http.Request) int64)
+	}); ok {
+		l.AddBodyLimit(a.bodyLimit)
+	}
 	m.HandleFunc("GET /{org}/{tenant}/orchestrator_/swagger/v20.0/swagger.json", a.swagger)
 	// The OData metadata and service documents, on both layouts; these patterns are more
 	// specific than the catch-alls, so they win. A %24 in the URL reaches them decoded.

@@ -61,11 +61,16 @@ organizations:
 `
 
 type env struct {
-	url  string
-	st   store.Store
-	keys *identity.Keys
-	ids  *identity.Service
+	url       string
+	st        store.Store
+	keys      *identity.Keys
+	ids       *identity.Service
+	secretKey *secret.Key // the installation's secret key, as api.Options.SecretKey
 }
+
+// envSeeds add rows that every environment starts with, such as a row of each entity set
+// for the metadata test; entity sets' test files register them from init functions.
+var envSeeds []func(t testing.TB, e *env)
 
 func newEnv(t testing.TB, open func(testing.TB) store.Store) *env {
 	t.Helper()
@@ -93,8 +98,13 @@ func newEnv(t testing.TB, open func(testing.TB) store.Store) *env {
 	t.Cleanup(ts.Close)
 	ids := identity.New(identity.Options{Store: st, Keys: keys, Deny: deny, PublicURL: ts.URL})
 	ids.Mount(srv)
-	api.New(api.Options{Store: st, Auth: ids, PublicURL: ts.URL, Version: "test", Registry: srv.Registry(), Revoker: api.DenyListRevoker(deny)}).Mount(srv)
-	return &env{url: ts.URL, st: st, keys: keys, ids: ids}
+	api.New(api.Options{Store: st, Auth: ids, PublicURL: ts.URL, Version: "test", Registry: srv.Registry(), Revoker: api.DenyListRevoker(deny),
+		SecretKey: sk}).Mount(srv)
+	e := &env{url: ts.URL, st: st, keys: keys, ids: ids, secretKey: sk}
+	for _, seed := range envSeeds {
+		seed(t, e)
+	}
+	return e
 }
 
 // appToken gets a client_credentials token.

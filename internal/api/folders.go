@@ -3,7 +3,6 @@ package api
 import (
 	"errors"
 	"strconv"
-	"time"
 
 	"github.com/openorch/openorch/internal/store"
 	"github.com/openorch/openorch/internal/tenancy"
@@ -99,36 +98,4 @@ func getFolder(a *API, c *call) *apiError {
 		}
 	}
 	return writeEntity(a, c, "Folders", toFolderDTO(f, byID))
-}
-
-// queueDefinitionDTO is UiPath's QueueDefinitionDto.
-type queueDefinitionDTO struct {
-	ID                       int64     `json:"Id"`
-	Key                      string    `json:"Key"`
-	Name                     string    `json:"Name"`
-	Description              string    `json:"Description"`
-	MaxNumberOfRetries       int       `json:"MaxNumberOfRetries"`
-	AcceptAutomaticallyRetry bool      `json:"AcceptAutomaticallyRetry"`
-	EnforceUniqueReference   bool      `json:"EnforceUniqueReference"`
-	CreationTime             time.Time `json:"CreationTime"`
-	OrganizationUnitID       int64     `json:"OrganizationUnitId"`
-}
-
-// listQueueDefinitions serves GET /odata/QueueDefinitions in the folder of the headers.
-func listQueueDefinitions(a *API, c *call) *apiError {
-	q, e := listQuery(c, 1000)
-	if e != nil {
-		return e
-	}
-	qs, total, err := a.st.QueueDefinitionSearch(c.ctx(), store.SearchParams{TenantID: c.tenant.ID, FolderID: c.folder.ID, Query: q})
-	if err != nil {
-		return searchError(c, err)
-	}
-	out := make([]queueDefinitionDTO, 0, len(qs))
-	for _, q := range qs {
-		out = append(out, queueDefinitionDTO{ID: q.ID, Key: q.Key, Name: q.Name, Description: q.Description,
-			MaxNumberOfRetries: q.MaxNumberOfRetries, AcceptAutomaticallyRetry: q.MaxNumberOfRetries > 0,
-			EnforceUniqueReference: q.EnforceUniqueReference, CreationTime: q.CreatedAt, OrganizationUnitID: q.FolderID})
-	}
-	return writeList(a, c, "QueueDefinitions", out, total)
 }

@@ -103,7 +103,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 
 			// Entity sets with fixtures of their own add them here.
 			fx := &matrixFixture{tenantID: tn.ID, shared: shared.ID, keys: keys, deleteKeys: deleteKeys, bodies: bodies,
-				funcParams: funcParams, contentTypes: map[string]string{}}
+				funcParams: funcParams, contentTypes: map[string]string{}, routeKeys: map[string]string{}}
 			for _, add := range matrixFixtures {
 				add(t, e, fx)
 			}
@@ -126,6 +126,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 					k, ok := keys[set]
 					if rt.Method == http.MethodDelete {
 						k, ok = deleteKeys[set]
+					}
+					if rk, has := fx.routeKeys[rt.Method+" "+rt.Path]; has {
+						k, ok = rk, true
 					}
 					if !ok {
 						t.Errorf("%s %s: no fixture key for %s; add one to this test", rt.Method, rt.Path, set)
@@ -204,6 +207,9 @@ type matrixFixture struct {
 	keys, deleteKeys   map[string]string
 	bodies, funcParams map[string]string
 	contentTypes       map[string]string
+	// routeKeys gives one route ("METHOD /odata/Set({key})/…" as in api.RouteInfo) a key
+	// of its own, for a route that needs a row in another state than keys[Set].
+	routeKeys map[string]string
 }
 
 // matrixFixtures lets each entity set's tests add its fixtures (from an init function),

@@ -128,6 +128,7 @@ type (
 	}
 	csdlComplexType struct {
 		Name       string         `xml:"Name,attr"`
+		OpenType   string         `xml:"OpenType,attr,omitempty"`
 		Properties []csdlProperty `xml:"Property"`
 	}
 	csdlContainer struct {
@@ -188,7 +189,11 @@ func (m *entityModel) csdl() csdlEdmx {
 		}
 	}
 	for _, c := range m.complex {
-		s.ComplexTypes = append(s.ComplexTypes, csdlComplexType{Name: c.Name, Properties: props(c.props)})
+		ct := csdlComplexType{Name: c.Name, Properties: props(c.props)}
+		if c.open {
+			ct.OpenType = "true"
+		}
+		s.ComplexTypes = append(s.ComplexTypes, ct)
 	}
 	return csdlEdmx{Version: "4.0", Xmlns: "http://docs.oasis-open.org/odata/ns/edmx",
 		DataServices: csdlDataServices{Schema: s}}

@@ -34,7 +34,13 @@ func entityTypes() []entityType {
 		{Set: "Machines", Name: "MachineDto", DTO: reflect.TypeFor[machineDTO]()},
 		{Set: "AuditLogs", Name: "AuditLogDto", DTO: reflect.TypeFor[auditDTO]()},
 		{Set: "QueueDefinitions", Name: "QueueDefinitionDto", DTO: reflect.TypeFor[queueDefinitionDTO]()},
+		{Set: "QueueItems", Name: "QueueItemDto", DTO: reflect.TypeFor[queueItemDTO](), Nav: []navigation{
+			{Name: "QueueDefinition", Target: "QueueDefinitionDto", Load: loadItemQueues}}},
+		{Set: "QueueItemEvents", Name: "QueueItemEventDto", DTO: reflect.TypeFor[queueItemEventDTO]()},
 		{Set: "Settings", Name: "SettingsDto", DTO: reflect.TypeFor[settingDTO]()},
+		{Set: "Assets", Name: "AssetDto", DTO: reflect.TypeFor[assetDTO]()},
+		{Set: "Processes", Name: "ProcessDto", DTO: reflect.TypeFor[processDTO](), Key: "Key"},
+		{Set: "Releases", Name: "ReleaseDto", DTO: reflect.TypeFor[releaseDTO]()},
 		// UiPath names the answer of GetUsersForFolder an entity set of its own (its
 		// @odata.context is $metadata#UserRoles) that no route lists directly.
 		{Set: "UserRoles", Name: "UserRolesDto", DTO: reflect.TypeFor[userRolesDTO](),
@@ -129,7 +135,15 @@ type complexType struct {
 	Name   string
 	goType reflect.Type
 	props  []edmProperty
+	// open marks an open type (OpenType="true"): its values carry properties of their
+	// own beside the declared ones, as a JSON object of any content does.
+	open bool
 }
+
+// openType is implemented by the Go types of open complex types (see complexType.open).
+type openType interface{ edmOpenType() }
+
+var openTypeType = reflect.TypeFor[openType]()
 
 // entityModel is the checked, indexed form of entityTypes.
 type entityModel struct {
@@ -313,7 +327,7 @@ func (m *entityModel) complexType(typ reflect.Type) (string, error) {
 			return edmNamespace + "." + name, nil
 		}
 	}
-	c := &complexType{Name: name, goType: typ}
+	c := &complexType{Name: name, goType: typ, open: typ.Implements(openTypeType)}
 	m.complex = append(m.complex, c) // before its fields: a struct may refer to itself
 	fields, err := jsonFields(typ)
 	if err != nil {

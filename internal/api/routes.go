@@ -133,6 +133,10 @@ func (a *API) setNames() []string {
 func (a *API) routeTable() []route {
 	return slices.Concat(
 		a.coreRoutes(),
+		a.assetRoutes(),
+		a.queueRoutes(),
+		a.packageRoutes(),
+		a.releaseRoutes(),
 	)
 }
 
@@ -163,8 +167,6 @@ func (a *API) coreRoutes() []route {
 			Summary: "{\"userId\"}: the user (or external application, negative Id) no longer holds any role in the folder of the URL."},
 		{Method: "GET", Set: "AuditLogs", Scope: "OR.Audit", Perm: "Audit.View", Folder: tenantLevel, Handle: listAuditLogs,
 			Summary: "The tenant's audit log: every change made through the API, with principal and client."},
-		{Method: "GET", Set: "QueueDefinitions", Scope: "OR.Queues", Perm: "Queues.View", Folder: folderRequired,
-			Handle: listQueueDefinitions, Summary: "The queues of the folder."},
 		{Method: "GET", Set: "Users", Action: "GetCurrentUser", Scope: "OR.Users", Folder: tenantLevel, Handle: getCurrentUser,
 			Summary: "The caller, as a user of the tenant."},
 		{Method: "GET", Set: "Users", Scope: "OR.Users", Perm: "Users.View", Folder: tenantLevel, Handle: listUsers,

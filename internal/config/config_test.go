@@ -39,6 +39,8 @@ func TestLoadDefaults(t *testing.T) {
 		DataDir:                "./orch-data",
 		RobotHeartbeatInterval: 30 * time.Second,
 		RobotUnresponsiveAfter: 2 * time.Minute,
+		QueueItemAbandonAfter:  24 * time.Hour,
+		QueueItemRetention:     30 * 24 * time.Hour,
 		LogFormat:              "text",
 		LogLevel:               "info",
 		TokenSigningAlg:        "ES256",

@@ -46,6 +46,10 @@ var settings = []setting{
 		"how often robots report (sent to them when they connect)"},
 	{"robot-unresponsive-after", "ORCH_ROBOT_UNRESPONSIVE_AFTER", "robotUnresponsiveAfter", "2m", "DURATION",
 		"silence after which a robot counts as unresponsive; longer than the heartbeat interval"},
+	{"queue-item-abandon-after", "ORCH_QUEUE_ITEM_ABANDON_AFTER", "queueItemAbandonAfter", "24h", "DURATION",
+		"a queue item InProgress this long without a result becomes Abandoned (and is retried if its queue says so)"},
+	{"queue-item-retention", "ORCH_QUEUE_ITEM_RETENTION", "queueItemRetention", "720h", "DURATION",
+		"finished queue items (Successful, Failed, Abandoned, Retried, Deleted) are deleted this long after their last change; their references stay taken"},
 	{"log-format", "ORCH_LOG_FORMAT", "logFormat", "text", "text|json",
 		"log format"},
 	{"token-signing-alg", "ORCH_TOKEN_SIGNING_ALG", "tokenSigningAlg", "ES256", "ES256|RS256",
@@ -183,9 +187,11 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	} else {
 		srv.SecretKeyFile = key.value
 	}
-	// Both durations were checked above.
+	// The durations were checked above.
 	srv.RobotHeartbeatInterval, _ = time.ParseDuration(res["robot-heartbeat-interval"].value)
 	srv.RobotUnresponsiveAfter, _ = time.ParseDuration(res["robot-unresponsive-after"].value)
+	srv.QueueItemAbandonAfter, _ = time.ParseDuration(res["queue-item-abandon-after"].value)
+	srv.QueueItemRetention, _ = time.ParseDuration(res["queue-item-retention"].value)
 
 	if err := checkServer(srv, res); err != nil {
 		return Config{}, err
@@ -267,6 +273,10 @@ func fileServerValue(fs FileServer, key string) string {
 		return fs.RobotHeartbeatInterval
 	case "robotUnresponsiveAfter":
 		return fs.RobotUnresponsiveAfter
+	case "queueItemAbandonAfter":
+		return fs.QueueItemAbandonAfter
+	case "queueItemRetention":
+		return fs.QueueItemRetention
 	case "logFormat":
 		return fs.LogFormat
 	case "logLevel":

@@ -32,9 +32,13 @@ type Server struct {
 	TrustedProxies         []string // CIDRs or addresses
 	RobotHeartbeatInterval time.Duration
 	RobotUnresponsiveAfter time.Duration
-	LogFormat              string // text | json
-	LogLevel               string // debug | info | warn | error
-	TokenSigningAlg        string // ES256 | RS256: the algorithm of new signing keys
+	// QueueItemAbandonAfter: an item InProgress this long becomes Abandoned;
+	// QueueItemRetention: finished items are deleted this long after their last change.
+	QueueItemAbandonAfter time.Duration
+	QueueItemRetention    time.Duration
+	LogFormat             string // text | json
+	LogLevel              string // debug | info | warn | error
+	TokenSigningAlg       string // ES256 | RS256: the algorithm of new signing keys
 }
 
 // Postgres reports whether the settings select the PostgreSQL engine.
@@ -58,6 +62,8 @@ type FileServer struct {
 	TrustedProxies         []string `yaml:"trustedProxies"`
 	RobotHeartbeatInterval string   `yaml:"robotHeartbeatInterval"`
 	RobotUnresponsiveAfter string   `yaml:"robotUnresponsiveAfter"`
+	QueueItemAbandonAfter  string   `yaml:"queueItemAbandonAfter"`
+	QueueItemRetention     string   `yaml:"queueItemRetention"`
 	LogFormat              string   `yaml:"logFormat"`
 	LogLevel               string   `yaml:"logLevel"`
 	TokenSigningAlg        string   `yaml:"tokenSigningAlg"`

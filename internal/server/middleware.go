@@ -198,13 +198,45 @@ func (s *Server) recoverPanic(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody caps request bodies at s.maxBody bytes. A declared Content-Length above the cap
-// is refused at once with 413. A body of unknown length (chunked) is cut at the cap; if the
-// handler hits the cap, its response is replaced by the same 413, whatever it tried to write.
+// AddBodyLimit gives the requests a rule picks a body cap of their own: rule returns the cap
+// for r, or 0 to leave r to the other rules and the server's cap. A feature that takes
+// larger bodies than the server's cap (package uploads) says so here, for its own requests
+// only. Rules are tried in the order they were added.
+func (s *Server) AddBodyLimit(rule func(r *http.Request) int64) {
+	for {
+		old := s.bodyRules.Load()
+		var rules []func(*http.Request) int64
+		if old != nil {
+			rules = append(rules, *old...)
+		}
+		rules = append(rules, rule)
+		if s.bodyRules.CompareAndSwap(old, &rules) {
+			return
+		}
+	}
+}
+
+// bodyLimit is the body cap of r: the first rule's that names one, else the server's.
+func (s *Server) bodyLimit(r *http.Request) int64 {
+	if rules := s.bodyRules.Load(); rules != nil {
+		for _, rule := range *rules {
+			if n := rule(r); n > 0 {
+				return n
+			}
+		}
+	}
+	return s.maxBody
+}
+
+// limitBody caps request bodies at s.bodyLimit(r) bytes. A declared Content-Length above the
+// cap is refused at once with 413. A body of unknown length (chunked) is cut at the cap; if
+// the handler hits the cap, its response is replaced by the same 413, whatever it tried to
+// write.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > s.maxBody {
-			writeTooLarge(w, r, s.maxBody)
+		limit := s.bodyLimit(r)
+		if r.ContentLength > limit {
+			writeTooLarge(w, r, limit)
 			return
 		}
 		if r.Body == nil || r.Body == http.NoBody {
@@ -213,13 +245,13 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 		}
 		if r.ContentLength >= 0 {
 			// net/http already stops reading at the declared length, which is within the cap.
-			r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			next.ServeHTTP(w, r)
 			return
 		}
-		body := &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, s.maxBody)}
+		body := &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit)}
 		r.Body = body
-		lw := &limitWriter{ResponseWriter: w, r: r, body: body, limit: s.maxBody}
+		lw := &limitWriter{ResponseWriter: w, r: r, body: body, limit: limit}
 		next.ServeHTTP(lw, r)
 		lw.decide()
 	})

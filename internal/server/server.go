@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,6 +67,9 @@ type Server struct {
 	registry       *prometheus.Registry
 	metrics        *httpMetrics
 	anyCase        []anyCasePath // paths of HandleAnyCase, matched in any letter case
+
+	// bodyRules are the body caps features set for their own requests (AddBodyLimit).
+	bodyRules atomic.Pointer[[]func(*http.Request) int64]
 }
 
 // New returns a Server with the ops endpoints GET /healthz, GET /readyz and GET /metrics

@@ -211,13 +211,9 @@ type Store interface {
 	AuditAdd(ctx context.Context, e AuditEntry) error
 	AuditSearch(ctx context.Context, orgID int64, p SearchParams) (page []AuditEntry, total int, err error)
 
-	QueueDefinitionCreate(ctx context.Context, p QueueDefinitionCreateParams) (tenancy.QueueDefinition, error)
-	QueueDefinitionGet(ctx context.Context, tenantID, id int64) (tenancy.QueueDefinition, error)
-	QueueDefinitionGetByName(ctx context.Context, tenantID, folderID int64, name string) (tenancy.QueueDefinition, error)
-	QueueDefinitionList(ctx context.Context, tenantID, folderID int64) ([]tenancy.QueueDefinition, error)
-	QueueDefinitionSearch(ctx context.Context, p SearchParams) (page []tenancy.QueueDefinition, total int, err error)
-	QueueDefinitionUpdate(ctx context.Context, tenantID, id int64, fn func(tenancy.QueueDefinition) (tenancy.QueueDefinition, error)) (tenancy.QueueDefinition, error)
-	QueueDefinitionDelete(ctx context.Context, tenantID, id int64) error
+	QueueStore
+	AssetStore
+	PackageStore
 }
 
 type OrganizationCreateParams struct {
@@ -272,15 +268,6 @@ type RoleCreateParams struct {
 	Name        string
 	Type        tenancy.RoleType
 	Permissions []tenancy.Permission
-}
-
-type QueueDefinitionCreateParams struct {
-	TenantID               int64
-	FolderID               int64
-	Name                   string
-	Description            string
-	MaxNumberOfRetries     int
-	EnforceUniqueReference bool
 }
 
 // TenantUser is one row of a tenant's Users entity set: a user of the organization or

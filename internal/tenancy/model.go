@@ -96,5 +96,13 @@ type QueueDefinition struct {
 	Description            string
 	MaxNumberOfRetries     int
 	EnforceUniqueReference bool
+	// AcceptAutomaticallyRetry retries an item that failed with an application exception,
+	// up to MaxNumberOfRetries times; RetryAbandonedItems retries abandoned items too.
+	AcceptAutomaticallyRetry bool
+	RetryAbandonedItems      bool
+	// SpecificDataJSONSchema, when not empty, is the JSON Schema every item's
+	// SpecificContent must match.
+	SpecificDataJSONSchema string
+	SlaInMinutes           int // 0: none
 	CreatedAt              time.Time
 }

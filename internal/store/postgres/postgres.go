@@ -69,6 +69,8 @@ var dialect = &sqlstore.Dialect{
 		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey(name))
 		return err
 	},
+	SkipLocked: " FOR UPDATE SKIP LOCKED",
+	Notify:     "SELECT pg_notify($1, $2)",
 }
 
 // lockKey maps a lock name to the 64-bit advisory lock key, within a namespace of our own.

@@ -22,16 +22,6 @@ var (
 		{Name: "Description", Column: "description", Type: odata.String},
 		{Name: "ParentId", Column: "parent_id", Type: odata.Int},
 	}}
-	queueEntity = odata.Entity{Set: "QueueDefinitions", Props: []odata.Prop{
-		{Name: "Id", Column: "id", Type: odata.Int},
-		{Name: "Key", Column: "key", Type: odata.Guid},
-		{Name: "Name", Column: "name_norm", Type: odata.String, Folded: true},
-		{Name: "Description", Column: "description", Type: odata.String},
-		{Name: "MaxNumberOfRetries", Column: "max_retries", Type: odata.Int},
-		{Name: "EnforceUniqueReference", Column: "unique_reference", Type: odata.Bool},
-		{Name: "CreationTime", Column: "created_at", Type: odata.Time},
-		{Name: "OrganizationUnitId", Column: "folder_id", Type: odata.Int},
-	}}
 	machineEntity = odata.Entity{Set: "Machines", Props: []odata.Prop{
 		{Name: "Id", Column: "id", Type: odata.Int},
 		{Name: "Key", Column: "key", Type: odata.Guid},
@@ -172,12 +162,6 @@ func searchIn[T any](ctx context.Context, s *DB, sc searchScope, columns, folder
 func (s *DB) FolderSearch(ctx context.Context, p store.SearchParams) ([]tenancy.Folder, int, error) {
 	return search(ctx, s, "folders", folderColumns, "id", folderEntity, p,
 		func(r *sql.Rows) (tenancy.Folder, error) { return scanFolder(r) })
-}
-
-// QueueDefinitionSearch implements store.Store.
-func (s *DB) QueueDefinitionSearch(ctx context.Context, p store.SearchParams) ([]tenancy.QueueDefinition, int, error) {
-	return search(ctx, s, "queue_definitions", queueColumns, "folder_id", queueEntity, p,
-		func(r *sql.Rows) (tenancy.QueueDefinition, error) { return scanQueue(r) })
 }
 
 // MachineSearch implements store.Store.

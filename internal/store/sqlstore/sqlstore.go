@@ -32,6 +32,15 @@ type Dialect struct {
 	IsForeignKey func(error) bool
 	// Lock takes an installation-wide lock named name for the rest of the transaction.
 	Lock func(ctx context.Context, tx *sql.Tx, name string) error
+	// SkipLocked ends the SELECT that picks a queue item for a caller: " FOR UPDATE SKIP
+	// LOCKED" on PostgreSQL, so that concurrent callers lock different rows instead of
+	// waiting for each other; "" on SQLite, whose single writer already runs them one at a
+	// time.
+	SkipLocked string
+	// Notify, when not empty, is a statement taking a channel and a payload that notifies
+	// the listeners of other server nodes when its transaction commits ("SELECT
+	// pg_notify($1, $2)" on PostgreSQL). SQLite has a single node and needs none.
+	Notify string
 }
 
 type querier interface {

@@ -129,6 +129,7 @@ func Benchmark(b *testing.B, newStore func(b *testing.B) store.Store) {
 			}
 		}
 	})
+	queueBenchmarks(b, newStore)
 	b.Run("UserCreateParallel", func(b *testing.B) {
 		s := newStore(b)
 		o := mustOrg(b, s, "bench")

@@ -224,8 +224,9 @@ func queueDefinitionTests() []test {
 			q, err := s.QueueDefinitionCreate(c, p)
 			ok(t, err, "QueueDefinitionCreate")
 			checkNew(t, "queue definition", q.ID, q.Key, q.CreatedAt)
+			// With retries allowed and AcceptAutomaticallyRetry not given, automatic retry is on.
 			same(t, "created", q, tenancy.QueueDefinition{ID: q.ID, Key: q.Key, TenantID: e.tenant.ID, FolderID: f.ID, Name: "Invoices",
-				Description: "To pay", MaxNumberOfRetries: 2, EnforceUniqueReference: true, CreatedAt: q.CreatedAt})
+				Description: "To pay", MaxNumberOfRetries: 2, EnforceUniqueReference: true, AcceptAutomaticallyRetry: true, CreatedAt: q.CreatedAt})
 			got, err := s.QueueDefinitionGet(c, e.tenant.ID, q.ID)
 			ok(t, err, "QueueDefinitionGet")
 			same(t, "QueueDefinitionGet", got, q)
