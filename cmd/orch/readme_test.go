@@ -52,10 +52,13 @@ func TestReadmeExamples(t *testing.T) {
 	for k, v := range exports {
 		environ = append(environ, k+"="+v)
 	}
+	// The blocks write files (tokens.json, …) where they run: a directory of their own.
+	dir := t.TempDir()
 	for i, block := range blocks {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", block)
 		cmd.Env = environ
+		cmd.Dir = dir
 		out, err := cmd.CombinedOutput()
 		cancel()
 		if err != nil {
