@@ -39,6 +39,12 @@ Usage:
   orch migrate [flags]   apply database migrations and exit
   orch keys rotate       make a new token signing key sign from now on
   orch version           print version, commit and Go version
+
+Client (each takes --help):
+  orch login             sign in to a tenant and save the credentials as a profile
+  orch token             print a valid access token: curl -H "Authorization: Bearer $(orch token)" …
+  orch api [METHOD] PATH call the Orchestrator API: orch api /odata/Folders
+  orch logout            revoke the saved sign-in and forget it
 `
 
 // run is the whole program, testable: it returns instead of exiting.
@@ -55,6 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, rest, getenv, stdout, stderr)
 	case "keys":
 		return keys(ctx, rest, getenv, stdout, stderr)
+	case "login", "logout", "token", "api":
+		return newCLI(getenv, stdout, stderr).run(ctx, cmd, rest)
 	case "version", "--version":
 		return version(stdout)
 	case "help", "-h", "--help":
