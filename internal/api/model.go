@@ -41,6 +41,8 @@ func entityTypes() []entityType {
 		{Set: "Assets", Name: "AssetDto", DTO: reflect.TypeFor[assetDTO]()},
 		{Set: "Processes", Name: "ProcessDto", DTO: reflect.TypeFor[processDTO](), Key: "Key"},
 		{Set: "Releases", Name: "ReleaseDto", DTO: reflect.TypeFor[releaseDTO]()},
+		{Set: "Jobs", Name: "JobDto", DTO: reflect.TypeFor[jobDTO](), Nav: []navigation{
+			{Name: "Release", Target: "ReleaseDto", Load: loadJobReleases}}},
 		// UiPath names the answer of GetUsersForFolder an entity set of its own (its
 		// @odata.context is $metadata#UserRoles) that no route lists directly.
 		{Set: "UserRoles", Name: "UserRolesDto", DTO: reflect.TypeFor[userRolesDTO](),

@@ -143,8 +143,8 @@ func init() {
 	matrixFixtures = append(matrixFixtures, packageMatrixFixtures)
 }
 
-// seedHello gives every environment a package, Hello 1.0.0, and a process running it in
-// Shared: the metadata test needs a row of each entity set.
+// seedHello gives every environment a package, Hello 1.0.0, a process running it in
+// Shared, and a job of it (seedJob): the metadata test needs a row of each entity set.
 func seedHello(t testing.TB, e *env) {
 	t.Helper()
 	ctx := context.Background()
@@ -152,10 +152,12 @@ func seedHello(t testing.TB, e *env) {
 	tn, _ := e.st.TenantGetByName(ctx, acme.ID, "DefaultTenant")
 	shared, _ := e.st.FolderGetByPath(ctx, tn.ID, "Shared")
 	addPackage(t, e.st, tn.ID, nupkg(t, "Hello", "1.0.0", `{"main":"run.sh","arguments":{"input":[{"name":"who","type":"string","default":"world"}]}}`))
-	if _, err := e.st.ReleaseCreate(ctx, store.ReleaseCreateParams{TenantID: tn.ID, FolderID: shared.ID, Name: "Hello",
-		PackageName: "Hello", PackageVersion: "1.0.0", InputArguments: `{"who":"you"}`}); err != nil {
+	r, err := e.st.ReleaseCreate(ctx, store.ReleaseCreateParams{TenantID: tn.ID, FolderID: shared.ID, Name: "Hello",
+		PackageName: "Hello", PackageVersion: "1.0.0", InputArguments: `{"who":"you"}`})
+	if err != nil {
 		t.Fatal(err)
 	}
+	seedJob(t, e, tn.ID, r)
 }
 
 // packageMatrixFixtures: a package with two versions and a process that ran both (so that

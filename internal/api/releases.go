@@ -13,6 +13,7 @@ import (
 
 	"github.com/openorch/openorch/internal/packages"
 	"github.com/openorch/openorch/internal/store"
+	"github.com/openorch/openorch/internal/tenancy"
 )
 
 // Releases ("processes" in UiPath's UI): a package version run in a folder, with the input
@@ -81,11 +82,14 @@ type releaseDTO struct {
 }
 
 // toReleaseDTO writes a release of the call's folder.
-func toReleaseDTO(c *call, r store.Release) releaseDTO {
+func toReleaseDTO(c *call, r store.Release) releaseDTO { return releaseDTOIn(*c.folder, r) }
+
+// releaseDTOIn writes a release of folder f.
+func releaseDTOIn(f tenancy.Folder, r store.Release) releaseDTO {
 	d := releaseDTO{ID: r.ID, Key: r.Key, Name: r.Name, Description: r.Description, ProcessKey: r.PackageName,
 		ProcessVersion: r.PackageVersion, IsLatestVersion: r.Package.IsLatest, EntryPointPath: r.Package.EntryPoint,
 		Arguments: argumentsOf(r.Package.Arguments), ProcessType: "Process", JobPriority: r.JobPriority,
-		FolderKey: c.folder.Key, OrganizationUnitID: r.FolderID, OrganizationUnitFullyQualifiedName: c.folder.FullyQualifiedName,
+		FolderKey: f.Key, OrganizationUnitID: r.FolderID, OrganizationUnitFullyQualifiedName: f.FullyQualifiedName,
 		CreationTime: r.CreatedAt, LastModificationTime: r.UpdatedAt}
 	if r.InputArguments != "" {
 		in := r.InputArguments

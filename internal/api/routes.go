@@ -137,6 +137,7 @@ func (a *API) routeTable() []route {
 		a.queueRoutes(),
 		a.packageRoutes(),
 		a.releaseRoutes(),
+		a.jobRoutes(),
 	)
 }
 

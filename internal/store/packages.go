@@ -35,7 +35,7 @@ type PackageStore interface {
 	PackageContent(ctx context.Context, tenantID int64, sha256 string) ([]byte, error)
 	// PackageDelete deletes one version of a package, or every version when version is "",
 	// and the content no remaining version uses; it returns the versions deleted. A version
-	// a release runs is not deleted: ErrConflict naming the releases.
+	// a release runs, or a job that has not ended, is not deleted: ErrConflict naming them.
 	PackageDelete(ctx context.Context, tenantID int64, name, version string) ([]Package, error)
 
 	// ReleaseCreate adds a release running an existing package version (ErrNotFound
@@ -64,6 +64,9 @@ type PackageStore interface {
 	// ReleaseVersions lists the versions a release ran, the first first; the last is its
 	// current version.
 	ReleaseVersions(ctx context.Context, tenantID, id int64) ([]ReleaseVersion, error)
+	// ReleaseDelete deletes a release and its version history. A release with jobs that
+	// have not ended is not deleted: ErrConflict naming them. Its ended jobs stay, with
+	// ReleaseID 0.
 	ReleaseDelete(ctx context.Context, tenantID, id int64) error
 }
 

@@ -214,6 +214,7 @@ type Store interface {
 	QueueStore
 	AssetStore
 	PackageStore
+	JobStore
 }
 
 type OrganizationCreateParams struct {

@@ -226,6 +226,17 @@ func (s *DB) PackageDelete(ctx context.Context, tenantID int64, name, version st
 			return fmt.Errorf("%s is run by the processes %s; move them to another version or delete them first: %w",
 				packageName(gone[0].Name, version), strings.Join(users, ", "), store.ErrConflict)
 		}
+		// A job that has not ended still needs its version (a robot downloads it).
+		for _, p := range gone {
+			jobs, err := tx.unfinishedJobs(ctx, tenantID, "package_id = $2", p.ID)
+			if err != nil {
+				return err
+			}
+			if jobs != "" {
+				return fmt.Errorf("%s is run by jobs that have not ended: %s; stop them (StopJobs) or wait for them to end: %w",
+					packageName(p.Name, p.Version), jobs, store.ErrConflict)
+			}
+		}
 		for _, p := range gone {
 			if _, err := tx.w().ExecContext(ctx, `DELETE FROM packages WHERE tenant_id = $1 AND id = $2`, tenantID, p.ID); err != nil {
 				return tx.classify(err, "")
@@ -401,7 +412,16 @@ func (s *DB) writeRelease(ctx context.Context, old, nw store.Release, pkgID int6
 		 WHERE tenant_id = $1 AND id = $2`,
 		old.TenantID, old.ID, nw.Name, norm(nw.Name), nw.Description, pkgID, nw.InputArguments, nw.JobPriority, nw.MaxRunTimeSeconds,
 		s.t(s.timestamp()))
-	return s.affected(res, s.classify(err, releaseConflict(nw.Name)), "process %d", old.ID)
+	if err := s.affected(res, s.classify(err, releaseConflict(nw.Name)), "process %d", old.ID); err != nil {
+		return err
+	}
+	if nw.Name == old.Name {
+		return nil
+	}
+	// Jobs filter by their release's name (Release/Name) on their own copy of it.
+	_, err = s.w().ExecContext(ctx, `UPDATE jobs SET release_name = $3, release_name_norm = $4 WHERE tenant_id = $1 AND release_id = $2`,
+		old.TenantID, old.ID, nw.Name, norm(nw.Name))
+	return err
 }
 
 // ReleaseUpdate implements store.Store.
@@ -501,8 +521,24 @@ func (s *DB) ReleaseVersions(ctx context.Context, tenantID, id int64) ([]store.R
 	return out, err
 }
 
-// ReleaseDelete implements store.Store; the release's version history goes with it.
+// ReleaseDelete implements store.Store; the release's version history goes with it, and its
+// jobs, all ended, stay without it. The row lock orders it against a concurrent JobCreate:
+// whichever comes second sees the other's outcome.
 func (s *DB) ReleaseDelete(ctx context.Context, tenantID, id int64) error {
-	res, err := s.w().ExecContext(ctx, `DELETE FROM releases WHERE tenant_id = $1 AND id = $2`, tenantID, id)
-	return s.affected(res, err, "process %d", id)
+	return s.inTx(ctx, func(tx *DB) error {
+		r, err := tx.lockRelease(ctx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		jobs, err := tx.unfinishedJobs(ctx, tenantID, "release_id = $2", id)
+		if err != nil {
+			return err
+		}
+		if jobs != "" {
+			return fmt.Errorf("process %q has jobs that have not ended: %s; stop them (StopJobs) or wait for them to end, then delete the process: %w",
+				r.Name, jobs, store.ErrConflict)
+		}
+		res, err := tx.w().ExecContext(ctx, `DELETE FROM releases WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+		return tx.affected(res, err, "process %d", id)
+	})
 }

@@ -57,6 +57,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"QueueItem", queueItemTests()},
 		{"Asset", assetTests()},
 		{"Package", packageTests()},
+		{"Job", jobTests()},
 		{"NotFound", notFoundTests()},
 		{"Membership", membershipTests()},
 		{"Access", accessTests()},
