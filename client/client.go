@@ -48,6 +48,14 @@ type Client struct {
 
 	// Folders are the calls of the Folders entity set.
 	Folders *FoldersService
+	// Jobs are the calls of the Jobs entity set.
+	Jobs *JobsService
+	// Queues are the calls of queues and their items.
+	Queues *QueuesService
+	// Releases are the calls of processes (the Releases entity set).
+	Releases *ReleasesService
+	// Packages are the calls of packages (the Processes entity set).
+	Packages *PackagesService
 }
 
 // New returns a client for the tenant cfg names.
@@ -70,6 +78,10 @@ func New(cfg Config) (*Client, error) {
 		c.userAgent = defaultUserAgent
 	}
 	c.Folders = &FoldersService{client: c}
+	c.Jobs = &JobsService{client: c}
+	c.Queues = &QueuesService{client: c}
+	c.Releases = &ReleasesService{client: c}
+	c.Packages = &PackagesService{client: c}
 	return c, nil
 }
 

@@ -45,6 +45,10 @@ Client (each takes --help):
   orch token             print a valid access token: curl -H "Authorization: Bearer $(orch token)" …
   orch api [METHOD] PATH call the Orchestrator API: orch api /odata/Folders
   orch logout            revoke the saved sign-in and forget it
+  orch jobs start|list|stop          start, list and stop jobs
+  orch queues add|list|items         add queue items, list queues and their items
+  orch packages publish DIR|FILE     upload a package and run it as the folder's process
+  orch completion bash|zsh           print a shell completion script
 `
 
 // run is the whole program, testable: it returns instead of exiting.
@@ -61,8 +65,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, rest, getenv, stdout, stderr)
 	case "keys":
 		return keys(ctx, rest, getenv, stdout, stderr)
-	case "login", "logout", "token", "api":
-		return newCLI(getenv, stdout, stderr).run(ctx, cmd, rest)
+	case "login", "logout", "token", "api", "jobs", "queues", "packages":
+		return newCLI(getenv, stdout, stderr).runCommand(ctx, cmd, rest)
+	case "completion":
+		return completion(rest, stdout)
 	case "version", "--version":
 		return version(stdout)
 	case "help", "-h", "--help":
