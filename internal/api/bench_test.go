@@ -205,46 +205,48 @@ func BenchmarkAuditLogs(b *testing.B) {
 			}
 
 			for _, clients := range []int{1, 16} {
-				b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
-					lat := make([]time.Duration, b.N)
-					var next sync.Mutex
-					i := 0
-					var wg sync.WaitGroup
-					b.ResetTimer()
-					t0 := time.Now()
-					for range clients {
-						wg.Add(1)
-						go func() {
-							defer wg.Done()
-							for {
-								next.Lock()
-								n := i
-								i++
-								next.Unlock()
-								if n >= b.N {
-									return
-								}
-								s := time.Now()
-								if err := get(); err != nil {
-									b.Error(err)
-									return
-								}
-								lat[n] = time.Since(s)
-							}
-						}()
-					}
-					wg.Wait()
-					elapsed := time.Since(t0)
-					b.StopTimer()
-					sort.Slice(lat, func(a, c int) bool { return lat[a] < lat[c] })
-					pct := func(p float64) float64 {
-						return float64(lat[int(p*float64(len(lat)-1))]) / float64(time.Millisecond)
-					}
-					b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
-					b.ReportMetric(pct(0.50), "p50-ms")
-					b.ReportMetric(pct(0.99), "p99-ms")
-				})
+				b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) { loadBench(b, clients, get) })
 			}
 		})
 	}
+}
+
+// loadBench runs op b.N times from clients goroutines and reports the rate and the
+// latency percentiles.
+func loadBench(b *testing.B, clients int, op func() error) {
+	lat := make([]time.Duration, b.N)
+	var mu sync.Mutex
+	next := 0
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	t0 := time.Now()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				n := next
+				next++
+				mu.Unlock()
+				if n >= b.N {
+					return
+				}
+				s := time.Now()
+				if err := op(); err != nil {
+					b.Error(err)
+					return
+				}
+				lat[n] = time.Since(s)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(t0)
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))]) / float64(time.Millisecond) }
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
 }

@@ -8,9 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -119,46 +117,6 @@ func logJobPlan(tb testing.TB, engine string, raw *sql.DB, tenantID, folderID in
 	}
 }
 
-// jobLoad runs op b.N times from clients goroutines and reports the rate and the
-// latency percentiles.
-func jobLoad(b *testing.B, clients int, op func() error) {
-	lat := make([]time.Duration, b.N)
-	var mu sync.Mutex
-	next := 0
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	t0 := time.Now()
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				n := next
-				next++
-				mu.Unlock()
-				if n >= b.N {
-					return
-				}
-				s := time.Now()
-				if err := op(); err != nil {
-					b.Error(err)
-					return
-				}
-				lat[n] = time.Since(s)
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(t0)
-	b.StopTimer()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))]) / float64(time.Millisecond) }
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
-}
-
 // BenchmarkJobs measures, over HTTP, on 100,000 jobs: the list query clients poll (Pending
 // jobs of one process, newest first, 100 of them and the count), GET Jobs(id) as the
 // baseline of an authenticated call that reads one job, and StartJobs.
@@ -248,9 +206,9 @@ func BenchmarkJobs(b *testing.B) {
 				return nil
 			}
 			for _, clients := range []int{1, 16} {
-				b.Run(fmt.Sprintf("GetJob/clients=%d", clients), func(b *testing.B) { jobLoad(b, clients, getOne) })
-				b.Run(fmt.Sprintf("List/clients=%d", clients), func(b *testing.B) { jobLoad(b, clients, list) })
-				b.Run(fmt.Sprintf("StartJobs/clients=%d", clients), func(b *testing.B) { jobLoad(b, clients, startJob) })
+				b.Run(fmt.Sprintf("GetJob/clients=%d", clients), func(b *testing.B) { loadBench(b, clients, getOne) })
+				b.Run(fmt.Sprintf("List/clients=%d", clients), func(b *testing.B) { loadBench(b, clients, list) })
+				b.Run(fmt.Sprintf("StartJobs/clients=%d", clients), func(b *testing.B) { loadBench(b, clients, startJob) })
 			}
 		})
 	}
