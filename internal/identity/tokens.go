@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,11 +100,12 @@ func tokenErr(format string, args ...any) error {
 // Verifier checks access tokens locally: signature by a key of this installation, one of
 // the installation's issuers, audience, time, and the deny-list.
 type Verifier struct {
-	keys   *Keys
-	deny   *DenyList
-	public string // the public URL, without a trailing slash
-	leeway time.Duration
-	now    func() time.Time
+	keys     *Keys
+	deny     *DenyList
+	public   string // the public URL, without a trailing slash
+	leeway   time.Duration
+	now      func() time.Time
+	verified verifiedTokens
 }
 
 // NewVerifier makes a verifier for tokens issued under publicURL.
@@ -113,39 +115,23 @@ func NewVerifier(keys *Keys, deny *DenyList, publicURL string) *Verifier {
 
 var acceptedAlgs = []jose.SignatureAlgorithm{jose.ES256, jose.RS256}
 
-// Verify returns the claims of a valid token, or a *TokenError saying why it is not.
+// Verify returns the claims of a valid token, or a *TokenError saying why it is not. The
+// signature of a token this node verified recently is not checked again (verifiedTokens);
+// everything that can change — the key, time, the deny-list — is, on every call.
 func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
-	var c Claims
-	if strings.Count(raw, ".") != 2 {
-		return c, tokenErr("the bearer token is not a JWT (expected three dot-separated parts); send the access_token from the token endpoint")
+	sum := sha256.Sum256([]byte(raw))
+	c, kid, ok := v.verified.get(sum, v.now())
+	if ok {
+		// Keys leave the key set once their tokens have expired; a token seen before its
+		// key left is checked in full again, and refused.
+		_, ok = v.keys.publicKey(ctx, kid)
 	}
-	jws, err := jose.ParseSigned(raw, acceptedAlgs)
-	if err != nil {
-		return c, tokenErr("the token is not signed with ES256 or RS256 (%s)", shortJOSE(err))
-	}
-	if len(jws.Signatures) != 1 {
-		return c, tokenErr("the token must carry exactly one signature")
-	}
-	kid := jws.Signatures[0].Header.KeyID
-	jwk, ok := v.keys.publicKey(ctx, kid)
 	if !ok {
-		return c, tokenErr("the token is signed with key %q, which this installation does not have: it was issued elsewhere or long ago", kid)
-	}
-	if jws.Signatures[0].Header.Algorithm != jwk.Algorithm {
-		return c, tokenErr("the token's algorithm %s does not match its key's %s", jws.Signatures[0].Header.Algorithm, jwk.Algorithm)
-	}
-	payload, err := jws.Verify(jwk)
-	if err != nil {
-		return c, tokenErr("the token's signature is not valid: it was altered or not issued here")
-	}
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return c, tokenErr("the token's claims are malformed")
-	}
-	if !v.issuerOK(c.Issuer) {
-		return c, tokenErr("the token was issued by %q, which is not this installation (%s)", c.Issuer, v.public)
-	}
-	if !slices.Contains(c.Audience, Audience) {
-		return c, tokenErr("the token is for audience %v, not %q", []string(c.Audience), Audience)
+		var err error
+		if c, kid, err = v.verifySigned(ctx, raw); err != nil {
+			return c, err
+		}
+		v.verified.put(sum, c, kid, v.now())
 	}
 	now := v.now()
 	if exp := time.Unix(c.Expiry, 0); now.After(exp.Add(v.leeway)) {
@@ -160,6 +146,45 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Claims, error) {
 		}
 	}
 	return c, nil
+}
+
+// verifySigned checks what does not change over a token's life: its form, its signature
+// by a key of this installation, its issuer and audience. It returns the claims and the
+// signing key's id.
+func (v *Verifier) verifySigned(ctx context.Context, raw string) (Claims, string, error) {
+	var c Claims
+	if strings.Count(raw, ".") != 2 {
+		return c, "", tokenErr("the bearer token is not a JWT (expected three dot-separated parts); send the access_token from the token endpoint")
+	}
+	jws, err := jose.ParseSigned(raw, acceptedAlgs)
+	if err != nil {
+		return c, "", tokenErr("the token is not signed with ES256 or RS256 (%s)", shortJOSE(err))
+	}
+	if len(jws.Signatures) != 1 {
+		return c, "", tokenErr("the token must carry exactly one signature")
+	}
+	kid := jws.Signatures[0].Header.KeyID
+	jwk, ok := v.keys.publicKey(ctx, kid)
+	if !ok {
+		return c, "", tokenErr("the token is signed with key %q, which this installation does not have: it was issued elsewhere or long ago", kid)
+	}
+	if jws.Signatures[0].Header.Algorithm != jwk.Algorithm {
+		return c, "", tokenErr("the token's algorithm %s does not match its key's %s", jws.Signatures[0].Header.Algorithm, jwk.Algorithm)
+	}
+	payload, err := jws.Verify(jwk)
+	if err != nil {
+		return c, "", tokenErr("the token's signature is not valid: it was altered or not issued here")
+	}
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return c, "", tokenErr("the token's claims are malformed")
+	}
+	if !v.issuerOK(c.Issuer) {
+		return c, "", tokenErr("the token was issued by %q, which is not this installation (%s)", c.Issuer, v.public)
+	}
+	if !slices.Contains(c.Audience, Audience) {
+		return c, "", tokenErr("the token is for audience %v, not %q", []string(c.Audience), Audience)
+	}
+	return c, kid, nil
 }
 
 // issuerOK accepts the installation's three issuers: {public}/identity_,
