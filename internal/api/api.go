@@ -46,6 +46,10 @@ type Options struct {
 	// QueueSignal wakes StartTransaction calls waiting for items (Prefer: wait); nil: one
 	// of the API's own. Pass the one the sweeper and the PostgreSQL listener feed.
 	QueueSignal *queues.Signal
+	// CacheTTL is how long this node reuses organizations, tenants, principals, their
+	// roles, folders and queues it read (cache.go): changes made on other nodes show
+	// within it. 0: one second; negative: every call reads the store.
+	CacheTTL time.Duration
 }
 
 // API serves the Orchestrator API.
@@ -61,6 +65,7 @@ type API struct {
 	queues  *queueState
 	routes  []route
 	limits  *limits
+	cache   *nodeCache
 	// refusals counts 401s, 403s and 429s by reason.
 	refusals *prometheus.CounterVec
 }
@@ -74,6 +79,7 @@ func New(o Options) *API {
 	}
 	a.routes = a.routeTable()
 	a.limits = newLimits(nil)
+	a.cache = newNodeCache(o.CacheTTL, nil)
 	a.refusals = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orch_api_refusals_total",
 		Help: "Orchestrator API calls refused with 401, 403 or 429, by status and reason."}, []string{"status", "reason"})
 	if o.Registry != nil {
@@ -192,18 +198,26 @@ func (a *API) serve(c *call) *apiError {
 func (a *API) resolveTenant(c *call) *apiError {
 	ctx := c.ctx()
 	orgName, tenantName := c.r.PathValue("org"), c.r.PathValue("tenant")
-	org, err := a.st.OrganizationGetByName(ctx, orgName)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("organization %q does not exist on this server; the first segment of the URL is the organization's logical name or Key", orgName)
-	} else if err != nil {
-		return internalError(c.r, err)
+	key := tenantCacheKey{orgName, tenantName}
+	ref, ok := a.cache.tenants.get(key)
+	if !ok {
+		read := a.cache.begin()
+		org, err := a.st.OrganizationGetByName(ctx, orgName)
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("organization %q does not exist on this server; the first segment of the URL is the organization's logical name or Key", orgName)
+		} else if err != nil {
+			return internalError(c.r, err)
+		}
+		t, err := a.st.TenantGetByName(ctx, org.ID, tenantName)
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("tenant %q does not exist in organization %s%s", tenantName, org.Name, a.tenantHint(ctx, org))
+		} else if err != nil {
+			return internalError(c.r, err)
+		}
+		ref = tenantRef{org, t}
+		a.cache.tenants.put(read, key, ref)
 	}
-	t, err := a.st.TenantGetByName(ctx, org.ID, tenantName)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("tenant %q does not exist in organization %s%s", tenantName, org.Name, a.tenantHint(ctx, org))
-	} else if err != nil {
-		return internalError(c.r, err)
-	}
+	org, t := ref.org, ref.tenant
 	if h := c.r.Header.Get("X-UIPATH-TenantName"); h != "" && !strings.EqualFold(h, t.Name) && !strings.EqualFold(h, t.Key) {
 		return invalid("the X-UIPATH-TenantName header says tenant %q but the URL says %q; make them agree (or drop the header)", h, tenantName)
 	}

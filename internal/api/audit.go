@@ -8,7 +8,10 @@ import (
 
 // write runs a change and its audit entry in one transaction: both land or neither does.
 // fn returns the entry to record (OrgID, TenantID, principal and client are filled in).
+// When it ends, this node forgets what it cached (cache.go), so that the change — a role
+// removed, a user disabled — applies from the next call on.
 func (a *API) write(c *call, fn func(tx store.Store) (store.AuditEntry, error)) error {
+	defer a.cache.invalidate()
 	return a.st.Tx(c.ctx(), func(tx store.Store) error {
 		e, err := fn(tx)
 		if err != nil {

@@ -18,7 +18,7 @@ type caller struct {
 	name      string // for messages: "user ann@acme.test", "app invoice-bot", "machine worker-1"
 	user      *tenancy.User
 	orgAdmin  bool
-	access    *tenancy.Access // loaded on first use
+	access    *tenancy.Access // loaded on first use; shared with other calls (nodeCache)
 }
 
 // authenticate checks the bearer token and finds its principal in the URL's organization.
@@ -51,40 +51,64 @@ func (a *API) authenticate(c *call) (*caller, *apiError) {
 		return nil, because("wrong_tenant", unauthorized("the token was issued for %s, not %s: sign in to tenant %s for a token it accepts",
 			issued, c.tenant.Name, c.tenant.Name))
 	}
-	who := &caller{claims: claims}
+	key := principalCacheKey{orgID: c.org.ID, subType: claims.SubType, subject: claims.Subject}
+	if claims.SubType != identity.SubUser {
+		key.clientID = claims.ClientID
+	}
+	ref, ok := a.cache.principals.get(key)
+	if !ok {
+		read := a.cache.begin()
+		var e *apiError
+		if ref, e = a.principalOf(c, claims); e != nil {
+			return nil, e
+		}
+		a.cache.principals.put(read, key, ref)
+	}
+	if claims.SubType == identity.SubRobot && ref.tenantID != c.tenant.ID {
+		return nil, because("wrong_tenant", unauthorized("the token is for a machine of another tenant than %s", c.tenant.Name))
+	}
+	who := &caller{claims: claims, principal: ref.principal, name: ref.name, orgAdmin: ref.orgAdmin}
+	if ref.user != nil {
+		u := *ref.user
+		who.user = &u
+	}
+	return who, nil
+}
+
+// principalOf reads the token's principal from the store: a user that exists and is not
+// disabled, or an app or machine whose Key is the token's sub.
+func (a *API) principalOf(c *call, claims identity.Claims) (principalRef, *apiError) {
 	ctx := c.ctx()
 	switch claims.SubType {
 	case identity.SubUser:
 		u, err := a.st.UserGetByKey(ctx, c.org.ID, claims.Subject)
 		if errors.Is(err, store.ErrNotFound) || err == nil && u.Disabled {
-			return nil, because("principal_gone", unauthorized("the token's user no longer exists or is disabled"))
+			return principalRef{}, because("principal_gone", unauthorized("the token's user no longer exists or is disabled"))
 		} else if err != nil {
-			return nil, internalError(c.r, err)
+			return principalRef{}, internalError(c.r, err)
 		}
-		who.principal, who.name, who.user, who.orgAdmin = tenancy.Principal{Kind: tenancy.PrincipalUser, ID: u.ID}, "user "+u.Email, &u, u.OrgAdmin
+		u.PasswordHash = "" // not needed past this point; kept out of the cache
+		return principalRef{principal: tenancy.Principal{Kind: tenancy.PrincipalUser, ID: u.ID}, name: "user " + u.Email, user: &u,
+			orgAdmin: u.OrgAdmin}, nil
 	case identity.SubClient:
 		app, err := a.st.AppGetByClientID(ctx, claims.ClientID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && (app.Key != claims.Subject || app.OrgID != c.org.ID) {
-			return nil, because("principal_gone", unauthorized("the token's application %s no longer exists", claims.ClientID))
+			return principalRef{}, because("principal_gone", unauthorized("the token's application %s no longer exists", claims.ClientID))
 		} else if err != nil {
-			return nil, internalError(c.r, err)
+			return principalRef{}, internalError(c.r, err)
 		}
-		who.principal, who.name = tenancy.Principal{Kind: tenancy.PrincipalApp, ID: app.ID}, "app "+app.Name
+		return principalRef{principal: tenancy.Principal{Kind: tenancy.PrincipalApp, ID: app.ID}, name: "app " + app.Name}, nil
 	case identity.SubRobot:
 		m, err := a.st.MachineGetByClientID(ctx, claims.ClientID)
 		if errors.Is(err, store.ErrNotFound) || err == nil && m.Key != claims.Subject {
-			return nil, because("principal_gone", unauthorized("the token's machine %s no longer exists", claims.ClientID))
+			return principalRef{}, because("principal_gone", unauthorized("the token's machine %s no longer exists", claims.ClientID))
 		} else if err != nil {
-			return nil, internalError(c.r, err)
+			return principalRef{}, internalError(c.r, err)
 		}
-		if m.TenantID != c.tenant.ID {
-			return nil, because("wrong_tenant", unauthorized("the token is for a machine of another tenant than %s", c.tenant.Name))
-		}
-		who.principal, who.name = tenancy.Principal{Kind: tenancy.PrincipalMachine, ID: m.ID}, "machine "+m.Name
-	default:
-		return nil, because("invalid_token", unauthorized("the token's sub_type %q is not user, client or robot", claims.SubType))
+		return principalRef{principal: tenancy.Principal{Kind: tenancy.PrincipalMachine, ID: m.ID}, name: "machine " + m.Name,
+			tenantID: m.TenantID}, nil
 	}
-	return who, nil
+	return principalRef{}, because("invalid_token", unauthorized("the token's sub_type %q is not user, client or robot", claims.SubType))
 }
 
 // orgName names an organization by Key for messages ("another organization" if unknown).
@@ -95,14 +119,19 @@ func (a *API) orgName(c *call, key string) string {
 	return "another organization"
 }
 
-// accessOf loads the caller's permissions in the tenant once per call.
+// accessOf loads the caller's permissions in the tenant once per call, from the node's
+// cache when it read them recently. The Access is shared between calls: read it only.
 func (a *API) accessOf(c *call) (*tenancy.Access, *apiError) {
 	if c.who.access == nil {
-		acc, err := a.st.AccessGet(c.ctx(), c.tenant.ID, c.who.principal, c.who.orgAdmin)
+		key := accessCacheKey{tenantID: c.tenant.ID, principal: c.who.principal, orgAdmin: c.who.orgAdmin}
+		acc, err := a.cache.access.load(key, func() (*tenancy.Access, error) {
+			acc, err := a.st.AccessGet(c.ctx(), c.tenant.ID, c.who.principal, c.who.orgAdmin)
+			return &acc, err
+		})
 		if err != nil {
 			return nil, internalError(c.r, err)
 		}
-		c.who.access = &acc
+		c.who.access = acc
 	}
 	return c.who.access, nil
 }

@@ -58,11 +58,11 @@ func (a *API) folderContext(c *call, acc *tenancy.Access) (*tenancy.Folder, *api
 			if perr != nil {
 				return nil, store.ErrNotFound
 			}
-			f, err := a.st.FolderGet(ctx, c.tenant.ID, id)
+			f, err := a.folderByIDCached(ctx, c.tenant.ID, id)
 			return &f, err
 		}
 		if v := h.Get(hdrFolderKey); v != "" {
-			f, err := a.st.FolderGetByKey(ctx, c.tenant.ID, strings.TrimSpace(v))
+			f, err := a.folderByKeyCached(ctx, c.tenant.ID, strings.TrimSpace(v))
 			return &f, err
 		}
 		return nil, nil
@@ -77,7 +77,7 @@ func (a *API) folderContext(c *call, acc *tenancy.Access) (*tenancy.Folder, *api
 		f, err = a.resolvePath(c, path, ambient)
 	case h.Get(hdrFolderPath) != "":
 		sent = hdrFolderPath + ": " + h.Get(hdrFolderPath)
-		f, err = a.st.FolderGetByPath(ctx, c.tenant.ID, strings.TrimSpace(h.Get(hdrFolderPath)))
+		f, err = a.folderByPathCached(ctx, c.tenant.ID, strings.TrimSpace(h.Get(hdrFolderPath)))
 	case h.Get(hdrFolderID) != "" || h.Get(hdrFolderKey) != "":
 		if h.Get(hdrFolderID) != "" {
 			sent = hdrFolderID + ": " + h.Get(hdrFolderID)
@@ -109,7 +109,7 @@ func (a *API) folderContext(c *call, acc *tenancy.Access) (*tenancy.Folder, *api
 func (a *API) resolvePath(c *call, path string, ambient func() (*tenancy.Folder, error)) (tenancy.Folder, error) {
 	ctx := c.ctx()
 	if !strings.HasPrefix(path, ".") && !(strings.HasPrefix(path, "/") && (path == "/" || ambientSent(c))) {
-		return a.st.FolderGetByPath(ctx, c.tenant.ID, strings.TrimPrefix(path, "/"))
+		return a.folderByPathCached(ctx, c.tenant.ID, strings.TrimPrefix(path, "/"))
 	}
 	amb, err := ambient()
 	if err != nil {
@@ -138,7 +138,7 @@ func (a *API) resolvePath(c *call, path string, ambient func() (*tenancy.Folder,
 	if len(segs) == 0 {
 		return tenancy.Folder{}, store.ErrNotFound // the tenant's root is not a folder
 	}
-	return a.st.FolderGetByPath(ctx, c.tenant.ID, strings.Join(segs, "/"))
+	return a.folderByPathCached(ctx, c.tenant.ID, strings.Join(segs, "/"))
 }
 
 func ambientSent(c *call) bool {

@@ -290,14 +290,21 @@ func listQueueItems(a *API, c *call) *apiError {
 
 // writeItem writes one item with its @odata.context.
 func (a *API) writeItem(c *call, status int, it store.QueueItem) *apiError {
-	paths, e := a.folderPaths(c)
-	if e != nil {
-		return e
+	var path string
+	if c.folder != nil && c.folder.ID == it.FolderID {
+		// The call's folder, as for every item added or started: no need to list the tenant's.
+		path = c.folder.FullyQualifiedName
+	} else {
+		paths, e := a.folderPaths(c)
+		if e != nil {
+			return e
+		}
+		path = paths[it.FolderID]
 	}
 	if status == http.StatusOK {
-		return writeEntity(a, c, "QueueItems", toItemDTO(it, paths[it.FolderID]))
+		return writeEntity(a, c, "QueueItems", toItemDTO(it, path))
 	}
-	writeJSON(c.w, status, withContext(c.base+"/odata/$metadata#QueueItems/$entity", toItemDTO(it, paths[it.FolderID])))
+	writeJSON(c.w, status, withContext(c.base+"/odata/$metadata#QueueItems/$entity", toItemDTO(it, path)))
 	return nil
 }
 

@@ -181,7 +181,7 @@ func (a *API) queueByName(c *call, field string, name *string) (tenancy.QueueDef
 	if name == nil || strings.TrimSpace(*name) == "" {
 		return tenancy.QueueDefinition{}, invalid("%s is required: the name of the queue", field)
 	}
-	q, err := a.st.QueueDefinitionGetByName(c.ctx(), c.tenant.ID, c.folder.ID, strings.TrimSpace(*name))
+	q, err := a.queueByNameCached(c.ctx(), c.tenant.ID, c.folder.ID, strings.TrimSpace(*name))
 	if errors.Is(err, store.ErrNotFound) {
 		return q, notFound("folder %s has no queue named %q%s", c.folder.FullyQualifiedName, *name, a.queueHint(c))
 	}
