@@ -514,13 +514,12 @@ func setTransactionResult(a *API, c *call) *apiError {
 		}
 		p.Exception = &ex
 	}
-	it, err := a.st.QueueItemGet(c.ctx(), c.tenant.ID, id)
-	if errors.Is(err, store.ErrNotFound) || err == nil && it.FolderID != c.folder.ID {
-		return notFound("queue item %d does not exist in folder %s (SetTransactionResult takes the item's Id: Queues(<item Id>))", id, c.folder.FullyQualifiedName)
-	} else if err != nil {
-		return internalError(c.r, err)
-	}
+	// The store refuses an item of another folder as not found.
+	p.FolderID = c.folder.ID
 	res, err := a.st.QueueItemSetResult(c.ctx(), p)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("queue item %d does not exist in folder %s (SetTransactionResult takes the item's Id: Queues(<item Id>))", id, c.folder.FullyQualifiedName)
+	}
 	if e := queueWriteError(c, err); e != nil {
 		return e
 	}

@@ -351,8 +351,11 @@ type QueueItemProgressParams struct {
 
 // QueueItemResultParams end a transaction.
 type QueueItemResultParams struct {
-	TenantID  int64
-	ItemID    int64
+	TenantID int64
+	ItemID   int64
+	// FolderID, when not 0, is the folder the caller names: an item of another folder is
+	// not found.
+	FolderID  int64
 	Success   bool
 	Exception *QueueItemException // for a failure; nil is an application exception without reason
 	Output    string              // JSON object or ""

@@ -71,6 +71,7 @@ var dialect = &sqlstore.Dialect{
 	},
 	SkipLocked: " FOR UPDATE SKIP LOCKED",
 	Notify:     "SELECT pg_notify($1, $2)",
+	WritingCTE: true,
 }
 
 // lockKey maps a lock name to the 64-bit advisory lock key, within a namespace of our own.

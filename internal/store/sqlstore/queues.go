@@ -406,10 +406,21 @@ func (s *DB) QueueItemAddBulk(ctx context.Context, p store.QueueItemAddBulkParam
 	return res, err
 }
 
+// eventInsert is the INSERT of event() for the single statements of the WritingCTE
+// dialects: for every item row the CTE from returns, it records the action, data, user,
+// client and time found in the parameters of those numbers.
+func eventInsert(from string, action, data, user, client, at int) string {
+	return fmt.Sprintf(`INSERT INTO queue_item_events (tenant_id, folder_id, queue_item_id, action, data, status, review_status, user_name, client_id, at)
+		SELECT tenant_id, folder_id, id, $%d, $%d, status, review_status, $%d, $%d, $%d FROM %s`, action, data, user, client, at, from)
+}
+
 // QueueItemStart implements store.Store. On PostgreSQL the inner SELECT locks the row it
 // picks and skips rows other callers have locked; a row another caller took and committed
 // meanwhile no longer matches status = 'New' when it is re-checked under the lock. On
 // SQLite the statement runs on the single writer connection, alone.
+//
+// With a WritingCTE dialect the change and its event are one statement, which is atomic
+// on its own: the item is taken with its history or not at all.
 func (s *DB) QueueItemStart(ctx context.Context, p store.QueueItemStartParams) (store.QueueItem, bool, error) {
 	now := s.at(p.Now)
 	args := []any{p.TenantID, p.QueueID, s.t(now), p.Actor.Principal, p.RobotKey}
@@ -423,20 +434,31 @@ func (s *DB) QueueItemStart(ctx context.Context, p store.QueueItemStartParams) (
 			refCond = ` AND reference_norm = $6`
 		}
 	}
+	take := `UPDATE queue_items SET status = 'InProgress', start_processing = $3, holder = $4, robot_key = $5, updated_at = $3,
+			version = version + 1
+		 WHERE id = (SELECT id FROM queue_items
+			WHERE tenant_id = $1 AND queue_id = $2 AND status = 'New' AND (defer_date IS NULL OR defer_date <= $3)` + refCond + `
+			ORDER BY pick_class, due_date, id LIMIT 1` + s.d.SkipLocked + `)
+		   AND status = 'New'
+		 RETURNING ` + itemColumns
+	if s.d.WritingCTE {
+		n := len(args)
+		args = append(args, "Started", clip(p.RobotKey), p.Actor.Name, p.Actor.ClientID)
+		out, err := scanItem(s.w().QueryRowContext(ctx,
+			`WITH taken AS (`+take+`), started AS (`+eventInsert("taken", n+1, n+2, n+3, n+4, 3)+`)
+			 SELECT `+itemColumns+` FROM taken`, args...))
+		if errors.Is(err, sql.ErrNoRows) {
+			return out, false, nil
+		}
+		return out, err == nil, err
+	}
 	var (
 		out store.QueueItem
 		ok  bool
 	)
 	err := s.inTx(ctx, func(tx *DB) error {
 		var err error
-		out, err = scanItem(tx.w().QueryRowContext(ctx,
-			`UPDATE queue_items SET status = 'InProgress', start_processing = $3, holder = $4, robot_key = $5, updated_at = $3,
-				version = version + 1
-			 WHERE id = (SELECT id FROM queue_items
-				WHERE tenant_id = $1 AND queue_id = $2 AND status = 'New' AND (defer_date IS NULL OR defer_date <= $3)`+refCond+`
-				ORDER BY pick_class, due_date, id LIMIT 1`+tx.d.SkipLocked+`)
-			   AND status = 'New'
-			 RETURNING `+itemColumns, args...))
+		out, err = scanItem(tx.w().QueryRowContext(ctx, take, args...))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		} else if err != nil {
@@ -497,37 +519,74 @@ func (s *DB) QueueItemSetProgress(ctx context.Context, p store.QueueItemProgress
 }
 
 // QueueItemSetResult implements store.Store.
+//
+// With a WritingCTE dialect, an outcome that is never retried (success, business
+// exception) is first tried as one statement that ends the item only if it is InProgress
+// and held by the caller; the row's lock makes concurrent calls wait and re-check that
+// condition, so exactly one of them ends it. When that statement changes nothing — the
+// item is missing, not held by the caller, already ended — the transaction below runs and
+// says why.
 func (s *DB) QueueItemSetResult(ctx context.Context, p store.QueueItemResultParams) (store.QueueItemResult, error) {
 	now := s.at(p.Now)
+	status, action, data := store.QueueItemSuccessful, "Succeeded", ""
+	var ex store.QueueItemException
+	if !p.Success {
+		ex = store.QueueItemException{Type: store.QueueApplicationException}
+		if p.Exception != nil {
+			ex = *p.Exception
+			if ex.Type == "" {
+				ex.Type = store.QueueApplicationException
+			}
+		}
+		status, action, data = store.QueueItemFailed, "Failed", string(ex.Type)+": "+ex.Reason
+	}
+	if s.d.WritingCTE && ex.Type != store.QueueApplicationException {
+		args := []any{p.TenantID, p.ItemID, p.Actor.Principal, string(status), s.t(now), p.Output, p.Analytics, p.Progress,
+			string(ex.Type), ex.Reason, ex.Details, action, clip(data), p.Actor.Name, p.Actor.ClientID}
+		folderCond := ""
+		if p.FolderID != 0 {
+			args = append(args, p.FolderID)
+			folderCond = ` AND folder_id = $16`
+		}
+		it, err := scanItem(s.w().QueryRowContext(ctx,
+			`WITH ended AS (
+				UPDATE queue_items SET status = $4, end_processing = $5, updated_at = $5, output = $6, analytics = $7,
+					progress = COALESCE($8, progress), exception_type = $9, exception_reason = $10, exception_details = $11,
+					version = version + 1
+				WHERE tenant_id = $1 AND id = $2 AND status = 'InProgress' AND holder = $3`+folderCond+`
+				RETURNING `+itemColumns+`
+			), recorded AS (`+eventInsert("ended", 12, 13, 14, 15, 5)+`)
+			SELECT `+itemColumns+` FROM ended`, args...))
+		if err == nil {
+			return store.QueueItemResult{Item: it}, nil
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return store.QueueItemResult{}, err
+		}
+	}
 	var out store.QueueItemResult
 	err := s.inTx(ctx, func(tx *DB) error {
 		it, err := tx.lockItem(ctx, p.TenantID, p.ItemID)
+		if err == nil && p.FolderID != 0 && it.FolderID != p.FolderID {
+			err = tx.notFound(sql.ErrNoRows, "queue item %d in folder %d", p.ItemID, p.FolderID)
+		}
 		if err != nil {
 			return err
 		}
 		if err := held(it, p.Actor, "SetTransactionResult"); err != nil {
 			return err
 		}
-		q, err := tx.QueueDefinitionGet(ctx, p.TenantID, it.QueueID)
-		if err != nil {
-			return err
-		}
-		status, action, data := store.QueueItemSuccessful, "Succeeded", ""
-		var ex store.QueueItemException
+		// Only an application exception may be retried; the queue says whether it is.
+		var q tenancy.QueueDefinition
 		retry := false
-		if !p.Success {
-			ex = store.QueueItemException{Type: store.QueueApplicationException}
-			if p.Exception != nil {
-				ex = *p.Exception
-				if ex.Type == "" {
-					ex.Type = store.QueueApplicationException
-				}
+		if ex.Type == store.QueueApplicationException {
+			if q, err = tx.QueueDefinitionGet(ctx, p.TenantID, it.QueueID); err != nil {
+				return err
 			}
-			status, action, data = store.QueueItemFailed, "Failed", string(ex.Type)+": "+ex.Reason
-			retry = ex.Type == store.QueueApplicationException && q.AcceptAutomaticallyRetry && it.RetryNumber < q.MaxNumberOfRetries
-			if retry {
-				status = store.QueueItemRetried
-			}
+			retry = q.AcceptAutomaticallyRetry && it.RetryNumber < q.MaxNumberOfRetries
+		}
+		ended := status
+		if retry {
+			ended = store.QueueItemRetried
 		}
 		progress := it.Progress
 		if p.Progress != nil {
@@ -537,7 +596,7 @@ func (s *DB) QueueItemSetResult(ctx context.Context, p store.QueueItemResultPara
 			`UPDATE queue_items SET status = $2, end_processing = $3, updated_at = $3, output = $4, analytics = $5, progress = $6,
 				exception_type = $7, exception_reason = $8, exception_details = $9, version = version + 1
 			 WHERE id = $1 RETURNING `+itemColumns,
-			it.ID, string(status), tx.t(now), p.Output, p.Analytics, progress, string(ex.Type), ex.Reason, ex.Details))
+			it.ID, string(ended), tx.t(now), p.Output, p.Analytics, progress, string(ex.Type), ex.Reason, ex.Details))
 		if err != nil {
 			return err
 		}

@@ -41,6 +41,11 @@ type Dialect struct {
 	// the listeners of other server nodes when its transaction commits ("SELECT
 	// pg_notify($1, $2)" on PostgreSQL). SQLite has a single node and needs none.
 	Notify string
+	// WritingCTE is true when a WITH clause may hold INSERT and UPDATE (PostgreSQL). The
+	// queue's hot paths, taking and ending a transaction, then run as one statement each:
+	// one round trip instead of a BEGIN, two to four statements and a COMMIT. SQLite, in
+	// the server's process, runs them as several statements in a transaction.
+	WritingCTE bool
 }
 
 type querier interface {

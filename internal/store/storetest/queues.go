@@ -403,6 +403,47 @@ func queueItemTests() []test {
 			wantStateError(t, err, store.QueueItemSuccessful, "SetResult of a finished item")
 			_, err = s.QueueItemSetResult(c, store.QueueItemResultParams{TenantID: qe.tenant.ID, ItemID: missingID, Actor: qe.robot})
 			wantNotFound(t, err, "SetResult of a missing item")
+			// The whole cycle is in the item's history, each change with its caller.
+			evs, err := s.QueueItemEventList(c, qe.tenant.ID, it.ID)
+			ok(t, err, "QueueItemEventList")
+			type ev struct {
+				action, data, user string
+				status             store.QueueItemStatus
+			}
+			var got []ev
+			for _, e := range evs {
+				got = append(got, ev{e.Action, e.Data, e.UserName, e.Status})
+			}
+			want := []ev{{"Created", "", "user bob@acme.test", store.QueueItemNew}, {"Started", "", "machine worker-1", store.QueueItemInProgress},
+				{"Progress", "half", "machine worker-1", store.QueueItemInProgress}, {"Succeeded", "", "machine worker-1", store.QueueItemSuccessful}}
+			if !slices.Equal(got, want) {
+				t.Errorf("events of a transaction:\n %+v\nwant\n %+v", got, want)
+			}
+			if last := evs[len(evs)-1]; last.ClientID != "worker-1" || !last.At.Equal(qt0.Add(time.Hour)) || last.FolderID != qe.folder.ID {
+				t.Errorf("the Succeeded event: %+v", last)
+			}
+
+			// An item of another folder than the caller names is not found, and stays as it is.
+			other := mustFolder(t, s, qe.tenant.ID, 0, "Other")
+			biz := qe.add(t, s, store.QueueItemData{})
+			qe.mustStart(t, s, qe.robot, qt0)
+			reason := "no such customer"
+			end := func(folderID int64) (store.QueueItemResult, error) {
+				return s.QueueItemSetResult(c, store.QueueItemResultParams{TenantID: qe.tenant.ID, ItemID: biz.ID, FolderID: folderID, Actor: qe.robot,
+					Exception: &store.QueueItemException{Type: store.QueueBusinessException, Reason: reason}, Now: qt0})
+			}
+			_, err = end(other.ID)
+			wantNotFound(t, err, "SetResult naming another folder")
+			r, err = end(qe.folder.ID)
+			ok(t, err, "QueueItemSetResult naming the item's folder")
+			if r.Item.Status != store.QueueItemFailed || r.Item.Exception == nil || r.Item.Exception.Reason != reason || r.Item.Progress != "" {
+				t.Errorf("business exception: %+v", r.Item)
+			}
+			evs, err = s.QueueItemEventList(c, qe.tenant.ID, biz.ID)
+			ok(t, err, "QueueItemEventList")
+			if last := evs[len(evs)-1]; len(evs) != 3 || last.Action != "Failed" || last.Data != "BusinessException: "+reason || last.Status != store.QueueItemFailed {
+				t.Errorf("events of a business exception: %+v", evs)
+			}
 		}},
 		{"StartWithContent", func(t *testing.T, s store.Store) {
 			c := t.Context()
@@ -713,27 +754,36 @@ func queueItemTests() []test {
 		{"ConcurrentResult", func(t *testing.T, s store.Store) {
 			c := t.Context()
 			qe := mustQueueEnv(t, s, store.QueueDefinitionCreateParams{MaxNumberOfRetries: 3})
-			it := qe.add(t, s, store.QueueItemData{})
-			qe.mustStart(t, s, qe.robot, qt0)
-			errs := make([]error, writers)
-			parallel(writers, func(w int) {
-				_, errs[w] = s.QueueItemSetResult(c, store.QueueItemResultParams{TenantID: qe.tenant.ID, ItemID: it.ID, Actor: qe.robot, Now: qt0})
-			})
-			wins := 0
-			for _, err := range errs {
-				if err == nil {
-					wins++
-				} else if !errors.Is(err, store.ErrConflict) {
-					t.Errorf("racing SetResult: %v, want nil or ErrConflict", err)
+			// Racing successes (one statement on PostgreSQL), then racing failures (retried).
+			for _, success := range []bool{true, false} {
+				it := qe.add(t, s, store.QueueItemData{})
+				qe.mustStart(t, s, qe.robot, qt0)
+				errs := make([]error, writers)
+				parallel(writers, func(w int) {
+					_, errs[w] = s.QueueItemSetResult(c, store.QueueItemResultParams{TenantID: qe.tenant.ID, ItemID: it.ID, Actor: qe.robot,
+						Success: success, Now: qt0})
+				})
+				wins := 0
+				for _, err := range errs {
+					if err == nil {
+						wins++
+					} else if !errors.Is(err, store.ErrConflict) {
+						t.Errorf("racing SetResult (success %v): %v, want nil or ErrConflict", success, err)
+					}
 				}
-			}
-			if wins != 1 {
-				t.Errorf("%d of %d racing SetResult calls won, want exactly 1", wins, writers)
-			}
-			hist, err := s.QueueItemHistory(c, qe.tenant.ID, it.ID)
-			ok(t, err, "QueueItemHistory")
-			if len(hist) != 2 {
-				t.Errorf("racing failures made %d items, want the item and one retry", len(hist))
+				if wins != 1 {
+					t.Errorf("%d of %d racing SetResult calls (success %v) won, want exactly 1", wins, writers, success)
+				}
+				hist, err := s.QueueItemHistory(c, qe.tenant.ID, it.ID)
+				ok(t, err, "QueueItemHistory")
+				if want := map[bool]int{false: 2, true: 1}[success]; len(hist) != want {
+					t.Errorf("racing SetResult (success %v) made %d items, want %d", success, len(hist), want)
+				}
+				evs, err := s.QueueItemEventList(c, qe.tenant.ID, it.ID)
+				ok(t, err, "QueueItemEventList")
+				if want := map[bool]int{false: 4, true: 3}[success]; len(evs) != want {
+					t.Errorf("racing SetResult (success %v) recorded %d events, want %d (one result)", success, len(evs), want)
+				}
 			}
 		}},
 	}
