@@ -13,6 +13,7 @@ import (
 
 	"github.com/openorch/openorch/internal/identity"
 	"github.com/openorch/openorch/internal/queues"
+	"github.com/openorch/openorch/internal/robots"
 	"github.com/openorch/openorch/internal/secret"
 	"github.com/openorch/openorch/internal/server"
 	"github.com/openorch/openorch/internal/store"
@@ -46,6 +47,15 @@ type Options struct {
 	// QueueSignal wakes StartTransaction calls waiting for items (Prefer: wait); nil: one
 	// of the API's own. Pass the one the sweeper and the PostgreSQL listener feed.
 	QueueSignal *queues.Signal
+	// RobotSignal wakes robot/next calls waiting for work; nil: one of the API's own.
+	// Pass the one the PostgreSQL listener feeds.
+	RobotSignal *robots.Signal
+	// RobotHeartbeatInterval and RobotUnresponsiveAfter are told to robots when they
+	// connect (0: the defaults of package robots).
+	RobotHeartbeatInterval time.Duration
+	RobotUnresponsiveAfter time.Duration
+	// JobTokens mints the tokens of jobs handed to robots; nil: Auth when it can.
+	JobTokens JobTokenIssuer
 }
 
 // API serves the Orchestrator API.
@@ -59,6 +69,7 @@ type API struct {
 	key     *secret.Key
 	now     func() time.Time
 	queues  *queueState
+	robots  *robotState
 	routes  []route
 	limits  *limits
 	// refusals counts 401s, 403s and 429s by reason.
@@ -80,6 +91,7 @@ func New(o Options) *API {
 		o.Registry.MustRegister(a.refusals)
 	}
 	a.initQueues(o)
+	a.initRobots(o)
 	return a
 }
 

@@ -102,6 +102,10 @@ func (a *API) accessOf(c *call) (*tenancy.Access, *apiError) {
 		if err != nil {
 			return nil, internalError(c.r, err)
 		}
+		acc, e := a.tokenAccess(c, acc)
+		if e != nil {
+			return nil, e
+		}
 		c.who.access = &acc
 	}
 	return c.who.access, nil

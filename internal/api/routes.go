@@ -138,6 +138,8 @@ func (a *API) routeTable() []route {
 		a.packageRoutes(),
 		a.releaseRoutes(),
 		a.jobRoutes(),
+		a.robotRoutes(),
+		a.robotViewRoutes(),
 	)
 }
 
