@@ -267,6 +267,16 @@ func TestRobotProtocol(t *testing.T) {
 				t.Errorf("heartbeat with the job's token: %d %s", r.status, r.raw)
 			}
 
+			// The job reads a credential with its password, as its robot.
+			wantStatus(t, e.send(t, "POST", base+"/odata/Assets", `{"Name":"db","ValueScope":"Global","ValueType":"Credential",`+
+				`"CredentialUsername":"u","CredentialPassword":"s3cret"}`, inShared), 201)
+			assetPath := base + "/odata/Assets/UiPath.Server.Configuration.OData.GetRobotAssetByNameForRobotKey(robotKey='" + a.RobotKey + "',assetName='db')"
+			wantStatus(t, e.get(t, assetPath, map[string]string{"Authorization": "Bearer " + job.AccessToken, "X-UIPATH-FolderPath": "Shared"}), 200,
+				`"CredentialUsername":"u"`, `"CredentialPassword":"s3cret"`)
+			if r := e.get(t, assetPath, inShared); r.status != 403 {
+				t.Errorf("GetRobotAssetByNameForRobotKey as a user: %d %s", r.status, r.raw)
+			}
+
 			// Logs, then RobotLogs by JobKey.
 			at := time.Now().UTC().Truncate(time.Millisecond)
 			r := robotPost(t, e, tokA, "logs", map[string]any{"robotKey": a.RobotKey, "entries": []map[string]any{
@@ -401,6 +411,20 @@ func TestRobotProtocol(t *testing.T) {
 			adminAll := map[string]string{"Authorization": "Bearer " + ann}
 			wantStatus(t, e.get(t, base+"/odata/Sessions?$filter="+url.QueryEscape("State eq 'Disconnected'"), adminAll), 200,
 				`"RobotName":"worker-b@host-b"`)
+
+			// Metrics.
+			resp, err = http.Get(e.url + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			metrics, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, want := range []string{"orch_robots_connected 1", "orch_robot_busy_slots 0", "orch_jobs_pending 0",
+				"orch_job_dispatch_latency_seconds_count 5"} {
+				if !strings.Contains(string(metrics), want) {
+					t.Errorf("/metrics lacks %q", want)
+				}
+			}
 		})
 	}
 }
@@ -481,4 +505,20 @@ func robotMatrixFixtures(t *testing.T, e *env, fx *matrixFixture) {
 	}
 	fx.funcParams["GET /api/robot/package"] = "?jobKey=" + key
 	fx.tokens["GET /api/robot/package"] = tok
+	// The robot reads an asset of Shared too (assigned after dispatch, so that it took
+	// none of the folder's jobs).
+	role, _ := e.st.RoleGetByName(ctx, fx.tenantID, tenancy.RoleRobot)
+	if err := e.st.MembershipSet(ctx, tenancy.Membership{TenantID: fx.tenantID, FolderID: fx.shared,
+		Principal: tenancy.Principal{Kind: tenancy.PrincipalMachine, ID: m.ID}, RoleIDs: []int64{role.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.AssetCreate(ctx, store.AssetCreateParams{TenantID: fx.tenantID, FolderID: fx.shared, Name: "MatrixRobotAsset",
+		ValueScope: store.AssetGlobal, ValueType: store.AssetText, StringValue: "v"}); err != nil {
+		t.Fatal(err)
+	}
+	const action = "/odata/Assets/UiPath.Server.Configuration.OData.GetRobotAssetByNameForRobotKey"
+	fx.funcParams["GET "+action] = "(robotKey='" + r.Key + "',assetName='MatrixRobotAsset')"
+	fx.tokens["GET "+action] = tok
+	fx.bodies["POST "+action] = `{"robotKey":"` + r.Key + `","assetName":"MatrixRobotAsset"}`
+	fx.tokens["POST "+action] = tok
 }

@@ -140,6 +140,7 @@ func (a *API) routeTable() []route {
 		a.jobRoutes(),
 		a.robotRoutes(),
 		a.robotViewRoutes(),
+		a.robotAssetRoutes(),
 	)
 }
 
