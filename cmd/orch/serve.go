@@ -19,6 +19,7 @@ import (
 	"github.com/openorch/openorch/internal/identity"
 	"github.com/openorch/openorch/internal/legacy"
 	"github.com/openorch/openorch/internal/queues"
+	"github.com/openorch/openorch/internal/robots"
 	"github.com/openorch/openorch/internal/secret"
 	"github.com/openorch/openorch/internal/server"
 	"github.com/openorch/openorch/internal/store"
@@ -109,8 +110,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// Callers waiting for queue items are woken by adds on this node and, on PostgreSQL,
 	// by the notifications of the others.
 	signal := queues.NewSignal()
+	// Robots waiting for work are woken the same way by starts and stops of jobs.
+	robotSignal := robots.NewSignal()
 	api.New(api.Options{Store: db, Auth: ids, PublicURL: publicURL, Logger: logger, Version: Version, Registry: srv.Registry(),
-		Revoker: api.DenyListRevoker(deny), SecretKey: key, QueueSignal: signal}).Mount(srv)
+		Revoker: api.DenyListRevoker(deny), SecretKey: key, QueueSignal: signal, RobotSignal: robotSignal,
+		RobotHeartbeatInterval: s.RobotHeartbeatInterval, RobotUnresponsiveAfter: s.RobotUnresponsiveAfter}).Mount(srv)
 	legacy.New(legacy.Options{Store: db, Identity: ids, PublicURL: publicURL}).Mount(srv)
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
@@ -119,8 +123,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	sweeper := &queues.Sweeper{Store: db, AbandonAfter: s.QueueItemAbandonAfter, Retention: s.QueueItemRetention,
 		Signal: signal, Logger: logger}
 	go sweeper.Run(background, queues.SweepInterval)
+	// Jobs of robots that stopped answering, or running past their maximum time, end
+	// Faulted; one node sweeps at a time.
+	robotSweeper := &robots.Sweeper{Store: db, UnresponsiveAfter: s.RobotUnresponsiveAfter, Logger: logger}
+	go robotSweeper.Run(background, 0)
 	if s.Postgres() {
 		go postgres.Listen(background, s.DatabaseURL, store.QueueNotifyChannel, signal.NotifyPayload, logger)
+		go postgres.Listen(background, s.DatabaseURL, store.RobotNotifyChannel, robotSignal.NotifyPayload, logger)
 	}
 	if demo != nil {
 		demo.Print(stdout, publicURL)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/openorch/openorch/internal/identity"
 	"github.com/openorch/openorch/internal/queues"
+	"github.com/openorch/openorch/internal/robots"
 	"github.com/openorch/openorch/internal/secret"
 	"github.com/openorch/openorch/internal/server"
 	"github.com/openorch/openorch/internal/store"
@@ -50,6 +51,15 @@ type Options struct {
 	// roles, folders and queues it read (cache.go): changes made on other nodes show
 	// within it. 0: one second; negative: every call reads the store.
 	CacheTTL time.Duration
+	// RobotSignal wakes robot/next calls waiting for work; nil: one of the API's own.
+	// Pass the one the PostgreSQL listener feeds.
+	RobotSignal *robots.Signal
+	// RobotHeartbeatInterval and RobotUnresponsiveAfter are told to robots when they
+	// connect (0: the defaults of package robots).
+	RobotHeartbeatInterval time.Duration
+	RobotUnresponsiveAfter time.Duration
+	// JobTokens mints the tokens of jobs handed to robots; nil: Auth when it can.
+	JobTokens JobTokenIssuer
 }
 
 // API serves the Orchestrator API.
@@ -63,6 +73,7 @@ type API struct {
 	key     *secret.Key
 	now     func() time.Time
 	queues  *queueState
+	robots  *robotState
 	routes  []route
 	limits  *limits
 	cache   *nodeCache
@@ -86,6 +97,7 @@ func New(o Options) *API {
 		o.Registry.MustRegister(a.refusals)
 	}
 	a.initQueues(o)
+	a.initRobots(o)
 	return a
 }
 

@@ -131,7 +131,12 @@ func (a *API) accessOf(c *call) (*tenancy.Access, *apiError) {
 		if err != nil {
 			return nil, internalError(c.r, err)
 		}
-		c.who.access = acc
+		// The cached Access is shared: tokenAccess returns a narrowed copy, never edits it.
+		narrowed, e := a.tokenAccess(c, *acc)
+		if e != nil {
+			return nil, e
+		}
+		c.who.access = &narrowed
 	}
 	return c.who.access, nil
 }

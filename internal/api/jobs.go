@@ -207,6 +207,7 @@ func listJobs(a *API, c *call) *apiError {
 	if e != nil {
 		return e
 	}
+	a.liveInfo(c, page)
 	out := make([]jobDTO, 0, len(page))
 	for _, j := range page {
 		out = append(out, toJobDTO(j, paths[j.FolderID], false))
@@ -249,7 +250,9 @@ func (a *API) writeJob(c *call, j store.Job) *apiError {
 	if e != nil {
 		return e
 	}
-	return writeEntity(a, c, "Jobs", toJobDTO(j, paths[j.FolderID], true))
+	jobs := []store.Job{j}
+	a.liveInfo(c, jobs)
+	return writeEntity(a, c, "Jobs", toJobDTO(jobs[0], paths[j.FolderID], true))
 }
 
 // getJob serves GET /odata/Jobs(id).
@@ -342,6 +345,8 @@ type jobStart struct {
 	source    string
 	reference string
 	values    map[string]json.RawMessage
+	// robotIDs are the robots that may take the jobs (Specific); nil: any robot.
+	robotIDs []int64
 }
 
 // check reads what startInfo asks for, on its face; the process is found afterwards.
@@ -360,8 +365,13 @@ func (in *startInfo) check() (jobStart, *apiError) {
 		return s, &apiError{Status: http.StatusBadRequest, Code: codeInvalid,
 			Message: fmt.Sprintf("startInfo.Strategy %s is a strategy of classic folders (StrategyNotAvailableInModernFolder), and every OpenOrch folder is a modern folder: use ModernJobsCount with JobsCount", strategy),
 			Details: map[string]any{"reason": "StrategyNotAvailableInModernFolder", "strategy": strategy}}
+	case len(in.MachineRobots) > 0:
+		return s, invalid("startInfo.MachineRobots is not supported: name the robots in startInfo.RobotIds (Robots(Id)) with Strategy Specific")
 	case strategy == "Specific" || robots:
-		return s, invalid("startInfo.Strategy Specific (RobotIds, MachineRobots) starts jobs on chosen robots, which come with the robots feature; use ModernJobsCount with JobsCount, and any robot of the folder takes the jobs")
+		if len(in.RobotIDs) == 0 {
+			return s, invalid("startInfo.Strategy Specific needs startInfo.RobotIds: the Ids of the robots (odata/Robots) that may take the jobs")
+		}
+		s.robotIDs = slices.Compact(slices.Sorted(slices.Values(in.RobotIDs)))
 	}
 	s.count = 1
 	if in.JobsCount != nil {
@@ -484,38 +494,6 @@ func (a *API) elsewhere(c *call, folderID int64) string {
 	return fmt.Sprintf(" (it is in folder %s: send %s: %s)", f.FullyQualifiedName, hdrFolderPath, f.FullyQualifiedName)
 }
 
-// waitingInfo says why a new job of folder f waits. Robots refine it; for now no robot
-// ever connects, so the reason depends only on whether machines serve the folder.
-func (a *API) waitingInfo(c *call, f tenancy.Folder) string {
-	var machines []string
-	for id := f.ID; id != 0; {
-		ms, err := a.st.MembershipListFolder(c.ctx(), c.tenant.ID, id)
-		if err != nil {
-			break
-		}
-		for _, m := range ms {
-			if m.Principal.Kind != tenancy.PrincipalMachine {
-				continue
-			}
-			if mc, err := a.st.MachineGet(c.ctx(), c.tenant.ID, m.Principal.ID); err == nil && !slices.Contains(machines, mc.Name) {
-				machines = append(machines, mc.Name)
-			}
-		}
-		parent, err := a.st.FolderGet(c.ctx(), c.tenant.ID, id)
-		if err != nil {
-			break
-		}
-		id = parent.ParentID
-	}
-	if len(machines) == 0 {
-		return fmt.Sprintf("Waiting for a robot: no machine is assigned to folder %s; assign one (Folders/AssignMachines) and start its robot (orch robot)",
-			f.FullyQualifiedName)
-	}
-	slices.Sort(machines)
-	return fmt.Sprintf("Waiting for a robot: no robot of a machine in folder %s is connected (its machines: %s)",
-		f.FullyQualifiedName, strings.Join(machines, ", "))
-}
-
 // resolveInput makes a job's input values: the package's defaults, then the process's
 // values, then the job's own (layers), checked against what the package version declares.
 func resolveInput(field string, r store.Release, layers ...map[string]json.RawMessage) (string, error) {
@@ -546,7 +524,10 @@ func startJobs(a *API, c *call) *apiError {
 	if e != nil {
 		return e
 	}
-	info := a.waitingInfo(c, *c.folder)
+	if e := a.checkSpecificRobots(c, *c.folder, s.robotIDs); e != nil {
+		return e
+	}
+	info := a.waitingInfo(c, *c.folder, s.robotIDs)
 	var jobs []store.Job
 	err := a.write(c, func(tx store.Store) (store.AuditEntry, error) {
 		r, err := a.startRelease(c, tx, in)
@@ -566,7 +547,7 @@ func startJobs(a *API, c *call) *apiError {
 			return store.AuditEntry{}, err
 		}
 		jobs, err = tx.JobCreate(c.ctx(), store.JobCreateParams{TenantID: c.tenant.ID, Release: r, Count: s.count, InputArguments: input,
-			Priority: s.priority, Source: s.source, Reference: s.reference, Info: info, Now: a.now()})
+			Priority: s.priority, Source: s.source, Reference: s.reference, Info: info, RobotIDs: s.robotIDs, Now: a.now()})
 		if err != nil {
 			return store.AuditEntry{}, err
 		}
@@ -585,6 +566,7 @@ func startJobs(a *API, c *call) *apiError {
 	if e := jobWriteError(c, err); e != nil {
 		return e
 	}
+	a.wakeRobots(c.tenant.ID)
 	out := make([]jobDTO, len(jobs))
 	for i, j := range jobs {
 		out[i] = toJobDTO(j, c.folder.FullyQualifiedName, true)
@@ -695,6 +677,7 @@ func stopJob(a *API, c *call) *apiError {
 	if e := jobWriteError(c, err); e != nil {
 		return e
 	}
+	a.wakeRobots(c.tenant.ID)
 	c.w.WriteHeader(http.StatusOK)
 	return nil
 }
@@ -763,6 +746,7 @@ func stopJobs(a *API, c *call) *apiError {
 	if e := jobWriteError(c, err); e != nil {
 		return e
 	}
+	a.wakeRobots(c.tenant.ID)
 	c.w.WriteHeader(http.StatusOK)
 	return nil
 }
@@ -798,7 +782,7 @@ func restartJob(a *API, c *call) *apiError {
 	if err != nil {
 		return storeError(c, err)
 	}
-	info := a.waitingInfo(c, f)
+	info := a.waitingInfo(c, f, old.RobotIDs)
 	var j store.Job
 	err = a.write(c, func(tx store.Store) (store.AuditEntry, error) {
 		r, err := tx.ReleaseGet(c.ctx(), c.tenant.ID, old.ReleaseID)
@@ -816,7 +800,7 @@ func restartJob(a *API, c *call) *apiError {
 			return store.AuditEntry{}, err
 		}
 		jobs, err := tx.JobCreate(c.ctx(), store.JobCreateParams{TenantID: c.tenant.ID, Release: r, Count: 1, InputArguments: input,
-			Priority: old.Priority, Source: old.Source, Reference: old.Reference, Info: info, Now: a.now()})
+			Priority: old.Priority, Source: old.Source, Reference: old.Reference, Info: info, RobotIDs: old.RobotIDs, Now: a.now()})
 		if err != nil {
 			return store.AuditEntry{}, err
 		}
@@ -828,5 +812,6 @@ func restartJob(a *API, c *call) *apiError {
 	if e := jobWriteError(c, err); e != nil {
 		return e
 	}
+	a.wakeRobots(c.tenant.ID)
 	return writeEntity(a, c, "Jobs", toJobDTO(j, f.FullyQualifiedName, true))
 }

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"net/http"
@@ -103,7 +104,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 
 			// Entity sets with fixtures of their own add them here.
 			fx := &matrixFixture{tenantID: tn.ID, shared: shared.ID, keys: keys, deleteKeys: deleteKeys, bodies: bodies,
-				funcParams: funcParams, contentTypes: map[string]string{}, routeKeys: map[string]string{}}
+				funcParams: funcParams, contentTypes: map[string]string{}, routeKeys: map[string]string{},
+				tokens: map[string]string{}}
 			for _, add := range matrixFixtures {
 				add(t, e, fx)
 			}
@@ -183,7 +185,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					{"another organization's token", otherOrg, http.StatusUnauthorized},
 					{"a token without the scope", scopeless, http.StatusForbidden},
 					{"a principal without the permission", noPerm, http.StatusForbidden},
-					{"the right principal", right, http.StatusOK},
+					{"the right principal", cmp.Or(fx.tokens[label], right), http.StatusOK},
 				} {
 					got := call(c.tok)
 					if c.want == http.StatusOK && got >= 200 && got < 300 {
@@ -210,6 +212,10 @@ type matrixFixture struct {
 	// routeKeys gives one route ("METHOD /odata/Set({key})/…" as in api.RouteInfo) a key
 	// of its own, for a route that needs a row in another state than keys[Set].
 	routeKeys map[string]string
+	// tokens gives one route ("METHOD /api/…" or "METHOD /odata/…" as in api.RouteInfo)
+	// the token of its right principal, for routes only one kind of caller may use (the
+	// robot protocol: a machine's token).
+	tokens map[string]string
 }
 
 // matrixFixtures lets each entity set's tests add its fixtures (from an init function),

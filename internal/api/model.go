@@ -43,6 +43,9 @@ func entityTypes() []entityType {
 		{Set: "Releases", Name: "ReleaseDto", DTO: reflect.TypeFor[releaseDTO]()},
 		{Set: "Jobs", Name: "JobDto", DTO: reflect.TypeFor[jobDTO](), Nav: []navigation{
 			{Name: "Release", Target: "ReleaseDto", Load: loadJobReleases}}},
+		{Set: "Robots", Name: "RobotDto", DTO: reflect.TypeFor[robotDTO]()},
+		{Set: "Sessions", Name: "SessionDto", DTO: reflect.TypeFor[sessionDTO]()},
+		{Set: "RobotLogs", Name: "LogDto", DTO: reflect.TypeFor[robotLogDTO]()},
 		// UiPath names the answer of GetUsersForFolder an entity set of its own (its
 		// @odata.context is $metadata#UserRoles) that no route lists directly.
 		{Set: "UserRoles", Name: "UserRolesDto", DTO: reflect.TypeFor[userRolesDTO](),

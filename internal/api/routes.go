@@ -138,6 +138,9 @@ func (a *API) routeTable() []route {
 		a.packageRoutes(),
 		a.releaseRoutes(),
 		a.jobRoutes(),
+		a.robotRoutes(),
+		a.robotViewRoutes(),
+		a.robotAssetRoutes(),
 	)
 }
 

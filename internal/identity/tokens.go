@@ -39,8 +39,13 @@ type Claims struct {
 	Expiry    int64    `json:"exp"`
 	ID        string   `json:"jti"`
 	// IssuedAtMillis places the token exactly against revocations made in the same second.
-	IssuedAtMillis int64  `json:"iat_ms"`
-	Folder         string `json:"folder,omitempty"`
+	IssuedAtMillis int64 `json:"iat_ms"`
+	// Folder, when set, is the Key of the only folder the token may be used in (a job's
+	// token: the folder of its job).
+	Folder string `json:"folder,omitempty"`
+	// Job, when set, is the Key of the job a token was issued for: the API refuses it
+	// once the job has ended.
+	Job string `json:"job,omitempty"`
 	// Tenant, when set, is the Key of the only tenant the token may be used in (the legacy
 	// login issues a token for one tenant).
 	Tenant string `json:"tenant,omitempty"`

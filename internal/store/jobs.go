@@ -206,11 +206,16 @@ type Job struct {
 	StopStrategy      string
 	MaxRunTimeSeconds int64 // 0: no limit
 	HostMachineName   string
-	Error             *JobError
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
-	StartTime         *time.Time
-	EndTime           *time.Time
+	// RobotID is the robot that took the job (0: none yet, or it was deleted).
+	RobotID int64
+	// RobotIDs are the robots that may take the job when it was started with the
+	// Specific strategy; empty: any robot of a machine serving its folder.
+	RobotIDs  []int64
+	Error     *JobError
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	StartTime *time.Time
+	EndTime   *time.Time
 }
 
 // JobError is why a job faulted (UiPath's JobError).
@@ -233,7 +238,9 @@ type JobCreateParams struct {
 	Source         string // "": Manual
 	Reference      string
 	Info           string
-	Now            time.Time
+	// RobotIDs, when set, are the only robots that may take the jobs (Specific).
+	RobotIDs []int64
+	Now      time.Time
 }
 
 // JobTransitionParams move one job by an event.

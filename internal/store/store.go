@@ -215,6 +215,7 @@ type Store interface {
 	AssetStore
 	PackageStore
 	JobStore
+	RobotStore
 }
 
 type OrganizationCreateParams struct {

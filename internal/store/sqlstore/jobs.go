@@ -16,7 +16,7 @@ import (
 const jobColumns = `id, key, tenant_id, folder_id, release_id, release_name, package_id, package_name, package_version,
 	entry_point, state, priority, input_arguments, output_arguments, info, source, reference, batch_key, stop_strategy,
 	max_run_time_seconds, host_machine_name, error_code, error_title, error_detail, error_at, created_at, updated_at,
-	start_time, end_time`
+	start_time, end_time, robot_id, robot_ids`
 
 func scanJob(r interface{ Scan(...any) error }) (store.Job, error) {
 	var (
@@ -26,12 +26,14 @@ func scanJob(r interface{ Scan(...any) error }) (store.Job, error) {
 		errT    string
 		errD    string
 		errAt   *time.Time
+		robots  string
 	)
 	err := r.Scan(&j.ID, &j.Key, &j.TenantID, &j.FolderID, dbID{&j.ReleaseID}, &j.ReleaseName, dbID{&j.PackageID},
 		&j.PackageName, &j.PackageVersion, &j.EntryPoint, &state, &j.Priority, &j.InputArguments, &j.OutputArguments,
 		&j.Info, &j.Source, &j.Reference, &j.BatchKey, &j.StopStrategy, &j.MaxRunTimeSeconds, &j.HostMachineName,
 		&errCode, &errT, &errD, dbNullTime{&errAt}, dbTime{&j.CreatedAt}, dbTime{&j.UpdatedAt}, dbNullTime{&j.StartTime},
-		dbNullTime{&j.EndTime})
+		dbNullTime{&j.EndTime}, dbID{&j.RobotID}, &robots)
+	j.RobotIDs = parseRobotIDs(robots)
 	j.State = store.JobState(state)
 	if errCode != "" || errT != "" || errD != "" {
 		j.Error = &store.JobError{Code: errCode, Title: errT, Detail: errD}
@@ -97,7 +99,7 @@ func (s *DB) JobCreate(ctx context.Context, p store.JobCreateParams) ([]store.Jo
 		// A statement inserts up to jobInsertRows jobs: a start of 1,000 jobs is 10 round
 		// trips rather than 1,000. (Binding cost grows faster than the rows on SQLite's
 		// driver beyond a few thousand parameters, so the statements stay small.)
-		const cols = 19
+		const cols = 20
 		var keys []string
 		byKey := make(map[string]int64, p.Count)
 		for done := 0; done < p.Count; {
@@ -105,7 +107,7 @@ func (s *DB) JobCreate(ctx context.Context, p store.JobCreateParams) ([]store.Jo
 			var q strings.Builder
 			q.WriteString(`INSERT INTO jobs (key, tenant_id, folder_id, release_id, release_name, release_name_norm, package_id,
 				package_name, package_version, entry_point, state, priority, input_arguments, info, source, reference, batch_key,
-				max_run_time_seconds, created_at, updated_at) VALUES `)
+				max_run_time_seconds, robot_ids, created_at, updated_at) VALUES `)
 			args := make([]any, 0, cols*n)
 			for i := range n {
 				if i > 0 {
@@ -120,7 +122,7 @@ func (s *DB) JobCreate(ctx context.Context, p store.JobCreateParams) ([]store.Jo
 				keys = append(keys, newKey())
 				args = append(args, keys[len(keys)-1], p.TenantID, r.FolderID, r.ID, r.Name, norm(r.Name), r.Package.ID, r.PackageName,
 					r.PackageVersion, r.Package.EntryPoint, string(store.JobPending), priority, p.InputArguments, p.Info, source,
-					p.Reference, batch, r.MaxRunTimeSeconds, now)
+					p.Reference, batch, r.MaxRunTimeSeconds, robotIDsText(p.RobotIDs), now)
 			}
 			// RETURNING's order is not promised: each id comes with its key.
 			q.WriteString(" RETURNING id, key")
@@ -153,9 +155,9 @@ func (s *DB) JobCreate(ctx context.Context, p store.JobCreateParams) ([]store.Jo
 				ReleaseName: r.Name, PackageID: r.Package.ID, PackageName: r.PackageName, PackageVersion: r.PackageVersion,
 				EntryPoint: r.Package.EntryPoint, State: store.JobPending, Priority: priority, InputArguments: p.InputArguments,
 				Info: p.Info, Source: source, Reference: p.Reference, BatchKey: batch, MaxRunTimeSeconds: r.MaxRunTimeSeconds,
-				CreatedAt: at, UpdatedAt: at})
+				RobotIDs: p.RobotIDs, CreatedAt: at, UpdatedAt: at})
 		}
-		return nil
+		return tx.notifyRobots(ctx, p.TenantID)
 	})
 	return out, err
 }
@@ -238,6 +240,12 @@ func (s *DB) JobTransition(ctx context.Context, p store.JobTransitionParams) (st
 			errCode, errTitle, errDetail, tx.nt(errAt), tx.nt(j.StartTime), tx.nt(j.EndTime), tx.t(now))
 		if err != nil {
 			return err
+		}
+		if p.Event == store.JobEventSoftStop || p.Event == store.JobEventKill {
+			// The robot running the job learns of the stop at once (robot/next).
+			if err := tx.notifyRobots(ctx, p.TenantID); err != nil {
+				return err
+			}
 		}
 		out, err = tx.JobGet(ctx, p.TenantID, p.JobID)
 		return err

@@ -58,6 +58,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Asset", assetTests()},
 		{"Package", packageTests()},
 		{"Job", jobTests()},
+		{"Robot", robotTests()},
 		{"NotFound", notFoundTests()},
 		{"Membership", membershipTests()},
 		{"Access", accessTests()},

@@ -1,0 +1,176 @@
+// Package robots runs what robots need besides the API and the store: the signal that
+// wakes robots waiting for work (robot/next), and the sweeper that ends the jobs of robots
+// that stopped answering or that run past their maximum time, and deletes old robot logs.
+//
+// # Waking robots
+//
+// A node that starts, restarts or stops jobs signals their tenant on its own Signal at
+// once. Changes made on other nodes reach it through the database: on PostgreSQL the store
+// sends a notification on store.RobotNotifyChannel when the transaction commits, and
+// postgres.Listen feeds it into the Signal; SQLite has one node only. As a fallback
+// against a lost connection, waiting robots also look for work every PollInterval.
+//
+// # The sweeper
+//
+// Every sweep interval one node (the store takes an installation-wide lock for each
+// sweep) ends Faulted the jobs of robots that have not called for UnresponsiveAfter
+// (RobotUnresponsive) and those still running Grace after their maximum run time
+// (MaxRunTimeExceeded), and deletes robot logs older than LogRetention.
+package robots
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/openorch/openorch/internal/store"
+)
+
+// Defaults.
+const (
+	DefaultHeartbeatInterval = 30 * time.Second
+	DefaultUnresponsiveAfter = 2 * time.Minute
+	DefaultLogRetention      = 30 * 24 * time.Hour
+	// Grace is how long past its maximum run time a job may run before the server ends it
+	// (its robot kills it first).
+	Grace = 30 * time.Second
+	// PollInterval is how often a waiting robot/next looks for work when no signal came.
+	PollInterval = time.Second
+)
+
+// SweepInterval is how often the sweeper runs for a given unresponsive setting: a quarter
+// of it, between 10 ms and 10 s, so that a silent robot is noticed soon after the setting.
+func SweepInterval(unresponsiveAfter time.Duration) time.Duration {
+	return min(max(unresponsiveAfter/4, 10*time.Millisecond), 10*time.Second)
+}
+
+// Signal wakes the robots of a tenant waiting for work. The zero value is not usable: make
+// one with NewSignal. It is safe for concurrent use.
+type Signal struct {
+	mu      sync.Mutex
+	waiters map[int64]map[chan struct{}]struct{}
+}
+
+// NewSignal makes a Signal.
+func NewSignal() *Signal {
+	return &Signal{waiters: map[int64]map[chan struct{}]struct{}{}}
+}
+
+// Wait returns a channel that is closed when tenant tenantID is signalled, and a function
+// to call once done waiting.
+func (s *Signal) Wait(tenantID int64) (<-chan struct{}, func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	set := s.waiters[tenantID]
+	if set == nil {
+		set = map[chan struct{}]struct{}{}
+		s.waiters[tenantID] = set
+	}
+	set[ch] = struct{}{}
+	s.mu.Unlock()
+	return ch, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if set, ok := s.waiters[tenantID]; ok {
+			delete(set, ch)
+			if len(set) == 0 {
+				delete(s.waiters, tenantID)
+			}
+		}
+	}
+}
+
+// Notify wakes every robot of tenant tenantID waiting for work; each looks again.
+func (s *Signal) Notify(tenantID int64) {
+	s.mu.Lock()
+	set := s.waiters[tenantID]
+	delete(s.waiters, tenantID)
+	s.mu.Unlock()
+	for ch := range set {
+		close(ch)
+	}
+}
+
+// NotifyPayload notifies the tenant named by a notification payload (its id in decimal,
+// store.RobotNotifyChannel); other payloads are ignored.
+func (s *Signal) NotifyPayload(payload string) {
+	if id, err := strconv.ParseInt(payload, 10, 64); err == nil {
+		s.Notify(id)
+	}
+}
+
+// Sweeper ends the jobs nothing runs any more and deletes old logs (see the package
+// comment).
+type Sweeper struct {
+	Store store.RobotStore
+	// Now is the clock (nil: time.Now).
+	Now               func() time.Time
+	UnresponsiveAfter time.Duration // 0: DefaultUnresponsiveAfter
+	LogRetention      time.Duration // 0: DefaultLogRetention
+	Logger            *slog.Logger
+	// OnSweep, when set, is told what each sweep did.
+	OnSweep func(store.RobotSweepResult)
+}
+
+// Run sweeps every interval (0: SweepInterval of the unresponsive setting) until ctx ends.
+func (w *Sweeper) Run(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = SweepInterval(w.unresponsiveAfter())
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := w.Sweep(ctx); err != nil && ctx.Err() == nil {
+			w.logger().Error("robot sweep failed; it runs again at the next interval", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Sweep runs one sweep.
+func (w *Sweeper) Sweep(ctx context.Context) (store.RobotSweepResult, error) {
+	now := time.Now
+	if w.Now != nil {
+		now = w.Now
+	}
+	retention := w.LogRetention
+	if retention <= 0 {
+		retention = DefaultLogRetention
+	}
+	t := now()
+	res, err := w.Store.RobotSweep(ctx, store.RobotSweepParams{UnresponsiveBefore: t.Add(-w.unresponsiveAfter()), Grace: Grace,
+		LogsBefore: t.Add(-retention), Now: t})
+	if err != nil {
+		return res, err
+	}
+	for _, j := range res.Unresponsive {
+		w.logger().Warn("job faulted: its robot stopped answering", "job", j.ID, "detail", j.Error.Detail)
+	}
+	for _, j := range res.Overdue {
+		w.logger().Warn("job faulted: it ran past its maximum run time", "job", j.ID, "maxRunTimeSeconds", j.MaxRunTimeSeconds)
+	}
+	if w.OnSweep != nil {
+		w.OnSweep(res)
+	}
+	return res, nil
+}
+
+func (w *Sweeper) unresponsiveAfter() time.Duration {
+	if w.UnresponsiveAfter <= 0 {
+		return DefaultUnresponsiveAfter
+	}
+	return w.UnresponsiveAfter
+}
+
+func (w *Sweeper) logger() *slog.Logger {
+	if w.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return w.Logger
+}
