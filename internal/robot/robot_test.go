@@ -37,6 +37,10 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+func newTestLogger(w *syncBuffer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
 // testRobot is a robot running against a fake server.
 type testRobot struct {
 	cfg    robot.Config
@@ -51,7 +55,7 @@ func startRobot(t *testing.T, s *robottest.Server, mod func(*robot.Config)) *tes
 	cfg := s.Config()
 	cfg.WorkDir = t.TempDir()
 	logBuf := &syncBuffer{}
-	cfg.Logger = slog.New(slog.NewTextHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg.Logger = newTestLogger(logBuf)
 	cfg.BackoffMin, cfg.BackoffMax = 10*time.Millisecond, 100*time.Millisecond
 	cfg.LogFlushInterval = 20 * time.Millisecond
 	cfg.ShutdownTimeout = 10 * time.Second
