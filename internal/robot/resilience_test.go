@@ -116,31 +116,37 @@ func TestTokenRenewalWritesTokenFile(t *testing.T) {
 	t.Parallel()
 	s := robottest.New(t)
 	startRobot(t, s, nil)
-	a := s.AddJob(newJob(), robottest.Package(t, "Test.Token", "1.0.0", `
+	gate := filepath.Join(t.TempDir(), "gate")
+	a := s.AddJob(newJob(), robottest.Package(t, "Test.Token", "1.0.0", fmt.Sprintf(`
 echo "first: $(cat "$ORCH_ACCESS_TOKEN_FILE")"
 while [ "$(cat "$ORCH_ACCESS_TOKEN_FILE")" = "$ORCH_ACCESS_TOKEN" ]; do sleep 0.02; done
 echo "renewed: $(cat "$ORCH_ACCESS_TOKEN_FILE")"
-ls -l "$ORCH_ACCESS_TOKEN_FILE" | cut -c1-10`))
+ls -l "$ORCH_ACCESS_TOKEN_FILE" | cut -c1-10
+while [ ! -e %q ]; do sleep 0.02; done`, gate)))
 	waitLog(t, s, a.JobKey, "first: "+a.AccessToken)
-	exp := time.Now().Add(2 * time.Hour).UTC().Truncate(time.Second)
-	s.RenewToken(a.JobKey, "renewed-job-token", exp)
-	st := s.WaitState(t, a.JobKey, 20*time.Second)
-	if st.Event != robot.EventSucceed {
-		t.Fatalf("report = %+v", st)
-	}
-	waitLog(t, s, a.JobKey, "renewed: renewed-job-token")
-	waitLog(t, s, a.JobKey, "-rw-------")
-	var sawOld, sawNew bool
-	for _, h := range s.Heartbeats() {
-		for _, j := range h.Jobs {
-			if j.JobKey == a.JobKey && j.TokenExpiresAt != nil {
-				sawOld = sawOld || j.TokenExpiresAt.Equal(a.AccessTokenExpiresAt)
-				sawNew = sawNew || j.TokenExpiresAt.Equal(exp)
+	listed := func(exp time.Time) bool {
+		for _, h := range s.Heartbeats() {
+			for _, j := range h.Jobs {
+				if j.JobKey == a.JobKey && j.TokenExpiresAt != nil && j.TokenExpiresAt.Equal(exp) {
+					return true
+				}
 			}
 		}
+		return false
 	}
-	if !sawOld || !sawNew {
-		t.Errorf("heartbeats should list the job with its token's expiry, before (%v) and after (%v) renewal", sawOld, sawNew)
+	robottest.Eventually(t, 10*time.Second, "a heartbeat listing the job with its token's expiry", func() bool {
+		return listed(a.AccessTokenExpiresAt)
+	})
+	exp := time.Now().Add(2 * time.Hour).UTC().Truncate(time.Second)
+	s.RenewToken(a.JobKey, "renewed-job-token", exp)
+	waitLog(t, s, a.JobKey, "renewed: renewed-job-token")
+	waitLog(t, s, a.JobKey, "-rw-------")
+	robottest.Eventually(t, 10*time.Second, "a heartbeat with the renewed token's expiry", func() bool { return listed(exp) })
+	if err := os.WriteFile(gate, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.WaitState(t, a.JobKey, 20*time.Second); st.Event != robot.EventSucceed {
+		t.Fatalf("report = %+v", st)
 	}
 }
 
