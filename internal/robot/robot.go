@@ -177,7 +177,13 @@ func New(cfg Config) (*Robot, error) {
 		Scopes:       strings.Fields(Scope),
 		AuthStyle:    oauth2.AuthStyleInParams,
 	}
-	ts := newTokenSource(context.WithValue(context.Background(), oauth2.HTTPClient, cfg.HTTPClient), cc)
+	// Token calls get a timeout of their own: they are made inside other calls, whose
+	// contexts do not reach them.
+	tokenHC := *cfg.HTTPClient
+	if tokenHC.Timeout == 0 {
+		tokenHC.Timeout = 30 * time.Second
+	}
+	ts := newTokenSource(context.WithValue(context.Background(), oauth2.HTTPClient, &tokenHC), cc)
 	api, err := client.New(client.Config{URL: cfg.URL, Org: cfg.Org, Tenant: cfg.Tenant, TokenSource: ts,
 		HTTPClient: cfg.HTTPClient, UserAgent: "openorch-robot/" + cfg.Version})
 	if err != nil {
@@ -422,15 +428,16 @@ func (r *Robot) connectOnce(ctx context.Context) error {
 	if r.cfg.Slots > 0 && slots > r.cfg.Slots {
 		slots = r.cfg.Slots
 	}
+	heartbeat := seconds(resp.HeartbeatIntervalSeconds, 30*time.Second)
 	r.mu.Lock()
 	r.robotKey = resp.RobotKey
 	r.gen++
 	r.slots = slots
-	r.heartbeat = seconds(resp.HeartbeatIntervalSeconds, 30*time.Second)
+	r.heartbeat = heartbeat
 	r.maxWait = seconds(resp.MaxWaitSeconds, 30*time.Second)
 	r.mu.Unlock()
 	r.log.Info("connected", "robot", resp.RobotName, "host", r.cfg.HostName, "slots", slots,
-		"heartbeat", r.heartbeat, "runningJobs", len(keys))
+		"heartbeat", heartbeat, "runningJobs", len(keys))
 	return nil
 }
 

@@ -528,3 +528,29 @@ func TestSlotsAreHonoured(t *testing.T) {
 		}
 	}
 }
+
+// The assignment's entry point wins over project.json's main; a file without a known
+// extension runs as an executable.
+func TestEntryPointFromAssignment(t *testing.T) {
+	t.Parallel()
+	s := robottest.New(t)
+	startRobot(t, s, nil)
+	pkg := robottest.Package(t, "Test.Entry", "1.0.0", "echo main",
+		robottest.Entry{Name: "bin/run", Body: "#!/bin/sh\necho \"run in $(pwd)\"\n", Mode: 0o755})
+	a := newJob()
+	a.EntryPoint = "bin/run"
+	a = s.AddJob(a, pkg)
+	if st := s.WaitState(t, a.JobKey, 20*time.Second); st.Event != robot.EventSucceed {
+		t.Fatalf("report = %+v", st)
+	}
+	got := messages(s.Logs(a.JobKey), robot.LevelInfo)
+	if len(got) != 1 || !strings.HasPrefix(got[0], "run in ") || !strings.HasSuffix(got[0], a.JobKey) {
+		t.Errorf("log = %q, want bin/run to have run in the job's directory", got)
+	}
+	b := newJob()
+	b.EntryPoint = "missing.sh"
+	b = s.AddJob(b, pkg)
+	if st := s.WaitState(t, b.JobKey, 20*time.Second); st.Error == nil || st.Error.Code != robot.CodePackageInvalid || !strings.Contains(st.Error.Title, "missing.sh") {
+		t.Errorf("a missing entry point: report = %+v", st)
+	}
+}
