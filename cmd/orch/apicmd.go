@@ -12,8 +12,6 @@ import (
 	"regexp"
 	"strings"
 
-	"golang.org/x/oauth2"
-
 	"github.com/openorch/openorch/client"
 )
 
@@ -33,7 +31,8 @@ prints the server's message on stderr and exits with status 1.
   --profile P        the profile (default: ORCH_CLI_PROFILE, else "default")
 
 Inside a job (ORCH_URL and ORCH_ACCESS_TOKEN set) it calls the job's tenant with the job's
-token and, without --folder, in the job's folder (ORCH_FOLDER_ID); no login needed.
+token (the renewed one in ORCH_ACCESS_TOKEN_FILE when set) and, without --folder, in the
+job's folder (ORCH_FOLDER_ID); no login needed.
 
 Examples:
   orch api /odata/Folders
@@ -202,7 +201,7 @@ func (c *cli) apiClient(ctx context.Context, profileArg string) (*client.Client,
 			return nil, apiCaller{}, errors.New("ORCH_ACCESS_TOKEN is set but ORCH_URL is not: inside a job both are; elsewhere unset ORCH_ACCESS_TOKEN, or name a profile with --profile")
 		}
 		api, err := client.New(client.Config{URL: base, Folder: c.getenv("ORCH_FOLDER_ID"), HTTPClient: c.httpClient,
-			TokenSource: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: t}), UserAgent: userAgent()})
+			TokenSource: jobTokenSource{c}, UserAgent: userAgent()})
 		if err != nil {
 			return nil, apiCaller{}, fmt.Errorf("ORCH_URL: %v", strings.TrimPrefix(err.Error(), "client: "))
 		}

@@ -252,12 +252,33 @@ func renewError(name string, p *profile, err error) error {
 }
 
 // jobToken is the token of the job this command runs in (DESIGN §7), unless a profile
-// was named: jobs need no login.
+// was named: jobs need no login. The robot renews the token in the file
+// ORCH_ACCESS_TOKEN_FILE, so the file wins over ORCH_ACCESS_TOKEN (the first token) when it
+// can be read.
 func (c *cli) jobToken(explicitProfile bool) string {
 	if explicitProfile {
 		return ""
 	}
+	if f := c.getenv("ORCH_ACCESS_TOKEN_FILE"); f != "" {
+		if b, err := os.ReadFile(f); err == nil {
+			if t := strings.TrimSpace(string(b)); t != "" {
+				return t
+			}
+		}
+	}
 	return c.getenv("ORCH_ACCESS_TOKEN")
+}
+
+// jobTokenSource reads the job's token anew for every request: a long `orch api` call
+// inside a job uses the token the robot renewed meanwhile.
+type jobTokenSource struct{ c *cli }
+
+func (s jobTokenSource) Token() (*oauth2.Token, error) {
+	t := s.c.jobToken(false)
+	if t == "" {
+		return nil, errors.New("the job's token is gone: ORCH_ACCESS_TOKEN_FILE and ORCH_ACCESS_TOKEN are empty")
+	}
+	return &oauth2.Token{AccessToken: t, TokenType: "Bearer"}, nil
 }
 
 // subjectOf names who a token set is for, from its id_token (an email), for messages.

@@ -1,5 +1,5 @@
 // Command orch is OpenOrch in one binary: the server (identity service, Orchestrator API,
-// robot endpoints, web pages), and in time the robot agent and the client.
+// robot endpoints, web pages), the robot agent and the client.
 package main
 
 import (
@@ -37,6 +37,7 @@ Usage:
   orch serve [flags]     run the server (orch serve --help lists the flags)
   orch serve --demo      run the server; on an empty database create the demo set first
   orch migrate [flags]   apply database migrations and exit
+  orch robot [flags]     run a robot: take jobs of a machine's folders and run them
   orch keys rotate       make a new token signing key sign from now on
   orch version           print version, commit and Go version
 
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, rest, getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, rest, getenv, stdout, stderr)
+	case "robot":
+		return runRobot(ctx, rest, getenv, stdout, stderr)
 	case "keys":
 		return keys(ctx, rest, getenv, stdout, stderr)
 	case "login", "logout", "token", "api", "jobs", "queues", "packages":

@@ -12,7 +12,8 @@ const tokenHelp = `Usage: orch token [--profile P]
 
 Prints a valid access token of the saved profile, renewing it first when it expires
 within two minutes (the renewed tokens are saved). Inside a job, where ORCH_URL and
-ORCH_ACCESS_TOKEN are set, it prints the job's token and needs no login.
+ORCH_ACCESS_TOKEN are set, it prints the job's token and needs no login: the one in the
+file ORCH_ACCESS_TOKEN_FILE, which the robot keeps renewed, when it is set.
 
   --profile P   the profile (default: ORCH_CLI_PROFILE, else "default"); naming one
                 inside a job uses it instead of the job's token
