@@ -56,6 +56,8 @@ type Client struct {
 	Releases *ReleasesService
 	// Packages are the calls of packages (the Processes entity set).
 	Packages *PackagesService
+	// RobotLogs are the log lines of jobs' processes.
+	RobotLogs *RobotLogsService
 }
 
 // New returns a client for the tenant cfg names.
@@ -82,6 +84,7 @@ func New(cfg Config) (*Client, error) {
 	c.Queues = &QueuesService{client: c}
 	c.Releases = &ReleasesService{client: c}
 	c.Packages = &PackagesService{client: c}
+	c.RobotLogs = &RobotLogsService{client: c}
 	return c, nil
 }
 
@@ -247,3 +250,46 @@ func (c *Client) Do(ctx context.Context, req *http.Request, v any) (*Response, e
 	}
 	return r, nil
 }
+
+// WithProgress calls fn as the request's body is sent, with the bytes sent so far and the
+// body's length (-1 when unknown), so that a long upload can show how far it is. A retried
+// request starts again from 0.
+func WithProgress(fn func(sent, total int64)) RequestOption {
+	return func(req *http.Request) {
+		if req.Body == nil || req.Body == http.NoBody {
+			return
+		}
+		total := req.ContentLength
+		if total == 0 {
+			total = -1
+		}
+		req.Body = &progressBody{rc: req.Body, total: total, fn: fn}
+		if get := req.GetBody; get != nil {
+			req.GetBody = func() (io.ReadCloser, error) {
+				rc, err := get()
+				if err != nil {
+					return nil, err
+				}
+				return &progressBody{rc: rc, total: total, fn: fn}, nil
+			}
+		}
+	}
+}
+
+type progressBody struct {
+	rc    io.ReadCloser
+	sent  int64
+	total int64
+	fn    func(sent, total int64)
+}
+
+func (p *progressBody) Read(b []byte) (int, error) {
+	n, err := p.rc.Read(b)
+	if n > 0 {
+		p.sent += int64(n)
+		p.fn(p.sent, p.total)
+	}
+	return n, err
+}
+
+func (p *progressBody) Close() error { return p.rc.Close() }

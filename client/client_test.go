@@ -323,3 +323,37 @@ func TestEndpoint(t *testing.T) {
 		t.Errorf("IdentityBase without an organization = %s", got)
 	}
 }
+
+// TestUploadProgress shows WithProgress reports an upload in growing steps up to the
+// length of the whole body.
+func TestUploadProgress(t *testing.T) {
+	t.Parallel()
+	var got atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		got.Store(n)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"value":[{"Key":"Hello:1.0.0","Status":"OK"}]}`)
+	}))
+	defer srv.Close()
+	c, err := client.New(client.Config{URL: srv.URL + "/acme/T/orchestrator_", HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg := bytes.Repeat([]byte("x"), 300_000)
+	var sent []int64
+	var total int64
+	if _, _, err := c.Packages.Upload(t.Context(), "Hello.1.0.0.nupkg", bytes.NewReader(pkg), client.WithProgress(func(s, tot int64) {
+		sent, total = append(sent, s), tot
+	})); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(sent); i++ {
+		if sent[i] <= sent[i-1] {
+			t.Fatalf("progress went back: %v", sent)
+		}
+	}
+	if len(sent) < 2 || sent[0] >= total || sent[len(sent)-1] != total || total != got.Load() || total <= int64(len(pkg)) {
+		t.Fatalf("progress %v of %d, server read %d: want several steps ending at the whole body (> %d bytes)", sent, total, got.Load(), len(pkg))
+	}
+}

@@ -23,7 +23,7 @@ _orch() {
     words="serve migrate keys version login logout token api jobs queues packages completion help"
   elif [ "$COMP_CWORD" -eq 2 ]; then
     case "$cmd" in
-      jobs) words="start list stop" ;;
+      jobs) words="start list logs stop" ;;
       queues) words="add list items" ;;
       packages) words="publish" ;;
       keys) words="rotate" ;;
@@ -34,6 +34,7 @@ _orch() {
     case "$cmd $sub" in
       "jobs start") words="--input --folder --wait --output --profile --help" ;;
       "jobs list") words="--folder --state --top --output --profile --help" ;;
+      "jobs logs") words="--follow --folder --output --profile --help" ;;
       "jobs stop") words="--kill --folder --profile --help" ;;
       "queues add") words="--content --reference --priority --folder --output --profile --help" ;;
       "queues list") words="--folder --output --profile --help" ;;

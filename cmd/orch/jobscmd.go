@@ -12,10 +12,11 @@ import (
 	"github.com/openorch/openorch/client"
 )
 
-const jobsHelp = `Usage: orch jobs start|list|stop … (each takes --help)
+const jobsHelp = `Usage: orch jobs start|list|logs|stop … (each takes --help)
 
   orch jobs start PROCESS [--input JSON] [--folder F] [--wait]   start a job of a process
   orch jobs list [--folder F] [--state S] [--top N]              list jobs, newest first
+  orch jobs logs JOB [--follow]                                  what a job's process wrote
   orch jobs stop JOB [--kill]                                    stop a job (Id or Key)
 
 Examples:
@@ -214,6 +215,130 @@ func (c *cli) jobsList(ctx context.Context, args []string) error {
 		return s.fail(err)
 	}
 	return c.printJobs(co.output, jobs)
+}
+
+const jobsLogsHelp = `Usage: orch jobs logs JOB [--follow] [--folder F] [--output text|json] [--profile P]
+
+Prints what the process of a job (named by its Id or Key) wrote: stdout lines at level Info,
+stderr lines at Error, each with its time.
+
+  --follow           keep printing new lines until the job ends; exit 0 when it ends
+                     Successful, 1 otherwise
+  --output FORMAT    text (default) or json (one JSON object per line)
+
+Examples:
+  orch jobs logs 42
+  orch jobs logs 6f9619ff-8b86-d011-b42d-00cf4fc964ff --follow
+`
+
+// Following logs polls RobotLogs; the interval grows while nothing new comes.
+const (
+	followFirstInterval = 200 * time.Millisecond
+	followMaxInterval   = 2 * time.Second
+	logsPage            = 1000
+)
+
+func (c *cli) jobsLogs(ctx context.Context, args []string) error {
+	fs := newFlags("jobs logs")
+	var co common
+	co.register(fs, true)
+	var follow bool
+	fs.BoolVar(&follow, "follow", false, "")
+	pos, helped, err := c.parseFlags(fs, args, jobsLogsHelp)
+	if err != nil || helped {
+		return err
+	}
+	ref, err := oneArg("jobs logs", "JOB (its Id or Key)", pos)
+	if err != nil {
+		return err
+	}
+	if co.output == "table" {
+		co.output = "text"
+	}
+	if co.output != "text" && co.output != "json" {
+		return usageError{fmt.Sprintf("jobs logs: --output %q: give text or json", co.output)}
+	}
+	s, err := c.session(ctx, &co)
+	if err != nil {
+		return err
+	}
+	j, err := c.findJob(ctx, s, &co, ref)
+	if err != nil {
+		return err
+	}
+	var last int64
+	interval := followFirstInterval
+	for {
+		// Read the job's state before its lines: lines written before it ended are then
+		// all there when the state says it has.
+		ended := j.Ended()
+		lines, _, err := s.api.RobotLogs.ForJob(ctx, j.Key, last, logsPage, co.folderOpts()...)
+		if err != nil {
+			return s.fail(err)
+		}
+		for _, l := range lines {
+			if err := c.printLog(co.output, l); err != nil {
+				return err
+			}
+			last = l.ID
+		}
+		if len(lines) == logsPage {
+			continue // more are waiting
+		}
+		if !follow {
+			return nil
+		}
+		if ended {
+			if j.State != "Successful" {
+				return fmt.Errorf("job %d ended %s", j.ID, j.State)
+			}
+			return nil
+		}
+		if len(lines) > 0 {
+			interval = followFirstInterval
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("stopped following job %d: %w", j.ID, ctx.Err())
+		case <-time.After(interval):
+		}
+		interval = min(2*interval, followMaxInterval)
+		got, _, err := s.api.Jobs.Get(ctx, j.ID, co.folderOpts()...)
+		if err != nil {
+			return s.fail(err)
+		}
+		j = got
+	}
+}
+
+func (c *cli) printLog(output string, l client.RobotLog) error {
+	if output == "json" {
+		b, err := json.Marshal(l)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(c.stdout, "%s\n", b)
+		return err
+	}
+	_, err := fmt.Fprintf(c.stdout, "%s %-5s %s\n", l.TimeStamp.Local().Format("15:04:05.000"), l.Level, l.Message)
+	return err
+}
+
+// findJob finds a job by its Id or its Key.
+func (c *cli) findJob(ctx context.Context, s *session, co *common, ref string) (*client.Job, error) {
+	var (
+		j   *client.Job
+		err error
+	)
+	if id, perr := strconv.ParseInt(ref, 10, 64); perr == nil {
+		j, _, err = s.api.Jobs.Get(ctx, id, co.folderOpts()...)
+	} else {
+		j, _, err = s.api.Jobs.GetByKey(ctx, ref, co.folderOpts()...)
+	}
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	return j, nil
 }
 
 func (c *cli) jobsStop(ctx context.Context, args []string) error {

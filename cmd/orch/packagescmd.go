@@ -87,14 +87,17 @@ func (c *cli) packagesPublish(ctx context.Context, args []string) error {
 		return err
 	}
 	fileName := id + "." + version + ".nupkg"
-	if _, _, err := s.api.Packages.Upload(ctx, fileName, bytes.NewReader(nupkg)); err != nil {
+	if _, _, err := s.api.Packages.Upload(ctx, fileName, bytes.NewReader(nupkg), client.WithProgress(c.uploadProgress(fileName))); err != nil {
 		var ae *client.Error
 		if errors.As(err, &ae) && ae.StatusCode == http.StatusConflict {
 			return fmt.Errorf("package %s version %s exists already (%s): bump the version (in project.json, or with --version) and publish again", id, version, ae.Message)
 		}
 		return s.fail(err)
 	}
-	fmt.Fprintf(c.stderr, "uploaded %s\n", fileName)
+	if c.isTerminal(c.stderr) {
+		fmt.Fprint(c.stderr, "\r\033[K")
+	}
+	fmt.Fprintf(c.stderr, "uploaded %s (%s)\n", fileName, byteSize(int64(len(nupkg))))
 
 	releases, _, err := s.api.Releases.FindByProcessKey(ctx, id, co.folderOpts()...)
 	if err != nil {
@@ -261,4 +264,36 @@ func readNupkg(file string) ([]byte, string, string, error) {
 		return b, n.Metadata.ID, n.Metadata.Version, nil
 	}
 	return nil, "", "", usageError{fmt.Sprintf("packages publish: %s has no <id>.nuspec at its root", file)}
+}
+
+// uploadProgress shows how much of an upload was sent, on one line rewritten in place, when
+// a person reads stderr; scripts get only the final "uploaded" line.
+func (c *cli) uploadProgress(name string) func(sent, total int64) {
+	if !c.isTerminal(c.stderr) {
+		return func(int64, int64) {}
+	}
+	shown := int64(-1)
+	return func(sent, total int64) {
+		if total <= 0 {
+			return
+		}
+		pct := sent * 100 / total
+		if pct == shown {
+			return
+		}
+		shown = pct
+		fmt.Fprintf(c.stderr, "\r\033[Kuploading %s: %d%% of %s", name, pct, byteSize(total))
+	}
+}
+
+// byteSize writes a size for people: 812 B, 14.2 kB, 3.1 MB.
+func byteSize(n int64) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d B", n)
+	case n < 1000*1000:
+		return fmt.Sprintf("%.1f kB", float64(n)/1000)
+	default:
+		return fmt.Sprintf("%.1f MB", float64(n)/1000/1000)
+	}
 }

@@ -38,7 +38,7 @@ func (c *cli) runCommand(ctx context.Context, cmd string, args []string) error {
 	var help string
 	switch cmd {
 	case "jobs":
-		subs, help = map[string]sub{"start": c.jobsStart, "list": c.jobsList, "stop": c.jobsStop}, jobsHelp
+		subs, help = map[string]sub{"start": c.jobsStart, "list": c.jobsList, "logs": c.jobsLogs, "stop": c.jobsStop}, jobsHelp
 	case "queues":
 		subs, help = map[string]sub{"add": c.queuesAdd, "list": c.queuesList, "items": c.queuesItems}, queuesHelp
 	case "packages":
