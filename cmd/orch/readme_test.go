@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -53,13 +54,24 @@ func TestReadmeExamples(t *testing.T) {
 		environ = append(environ, k+"="+v)
 	}
 	// The blocks write files (tokens.json, …) where they run: a directory of their own.
+	// orch login keeps its profiles there too, not in the user's config directory.
 	dir := t.TempDir()
+	environ = append(environ, "ORCH_CLI_CONFIG_DIR="+filepath.Join(dir, ".orch"))
 	for i, block := range blocks {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", block)
 		cmd.Env = environ
 		cmd.Dir = dir
+		// A block may leave a process running for the next ones, as a reader leaves a
+		// robot running in a second terminal: each block leads a process group of its
+		// own, and the groups are killed when the test ends.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.WaitDelay = 5 * time.Second
 		out, err := cmd.CombinedOutput()
+		if cmd.Process != nil {
+			pgid := cmd.Process.Pid
+			t.Cleanup(func() { syscall.Kill(-pgid, syscall.SIGKILL) })
+		}
 		cancel()
 		if err != nil {
 			t.Errorf("README block %d failed: %v\n--- block\n%s--- output\n%s", i+1, err, block, out)
