@@ -65,13 +65,32 @@ func (s *shipper) run(ctx context.Context) {
 	}
 }
 
+// maxLogBatchBytes bounds the messages of one robot/logs call, so that its body stays under
+// the server's request cap (10 MiB by default) even when every character of a message
+// needs escaping in JSON (at most six bytes each).
+const maxLogBatchBytes = 1 << 20
+
+// batchLen is how many of the entries, from the first, go in the next call: at most
+// MaxLogEntries, with messages of at most maxLogBatchBytes together, and at least one.
+func batchLen(buf []LogEntry) int {
+	n, size := 0, 0
+	for n < len(buf) && n < MaxLogEntries {
+		size += len(buf[n].Message)
+		if n > 0 && size > maxLogBatchBytes {
+			break
+		}
+		n++
+	}
+	return n
+}
+
 // flush sends what is buffered; it returns whether everything went.
 func (s *shipper) flush(ctx context.Context) bool {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	for {
 		s.mu.Lock()
-		n := min(len(s.buf), MaxLogEntries)
+		n := batchLen(s.buf)
 		batch := append([]LogEntry(nil), s.buf[:n]...)
 		s.mu.Unlock()
 		if n == 0 {
