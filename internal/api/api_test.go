@@ -74,6 +74,12 @@ var envSeeds []func(t testing.TB, e *env)
 
 func newEnv(t testing.TB, open func(testing.TB) store.Store) *env {
 	t.Helper()
+	return newEnvWith(t, open, nil)
+}
+
+// newEnvWith is newEnv with the API's options changed by opts (when not nil).
+func newEnvWith(t testing.TB, open func(testing.TB) store.Store, opts func(*api.Options)) *env {
+	t.Helper()
 	ctx := context.Background()
 	st := open(t)
 	f, err := config.ParseFile("orch.yaml", []byte(setup), nil)
@@ -98,8 +104,12 @@ func newEnv(t testing.TB, open func(testing.TB) store.Store) *env {
 	t.Cleanup(ts.Close)
 	ids := identity.New(identity.Options{Store: st, Keys: keys, Deny: deny, PublicURL: ts.URL})
 	ids.Mount(srv)
-	api.New(api.Options{Store: st, Auth: ids, PublicURL: ts.URL, Version: "test", Registry: srv.Registry(), Revoker: api.DenyListRevoker(deny),
-		SecretKey: sk}).Mount(srv)
+	o := api.Options{Store: st, Auth: ids, PublicURL: ts.URL, Version: "test", Registry: srv.Registry(), Revoker: api.DenyListRevoker(deny),
+		SecretKey: sk}
+	if opts != nil {
+		opts(&o)
+	}
+	api.New(o).Mount(srv)
 	e := &env{url: ts.URL, st: st, keys: keys, ids: ids, secretKey: sk}
 	for _, seed := range envSeeds {
 		seed(t, e)

@@ -467,9 +467,45 @@ func robotHeartbeat(a *API, c *call) *apiError {
 		}
 		tokens = append(tokens, renewed{JobKey: j.Key, AccessToken: token, AccessTokenExpiresAt: exp})
 	}
+	listed := make(map[string]bool, len(in.Jobs))
+	for _, l := range in.Jobs {
+		listed[strings.ToLower(strings.TrimSpace(l.JobKey))] = true
+	}
+	if running, e = a.endUnlisted(c, r, running, listed); e != nil {
+		return e
+	}
 	writeJSON(c.w, http.StatusOK, map[string]any{"heartbeatIntervalSeconds": seconds(a.robots.heartbeat),
 		"stops": a.stopsOf(running, r.ID, false), "cancel": cancel, "tokens": tokens})
 	return nil
+}
+
+// endUnlisted ends Faulted the jobs the server has running on a robot that the robot's
+// heartbeat does not list, when the robot took them longer ago than it may stay silent
+// (--robot-unresponsive-after): the robot lost them (an answer of robot/next that never
+// reached it), and nothing else would end them while the robot keeps answering. A job
+// taken more recently may still be on its way to the robot. It returns the jobs still
+// running.
+func (a *API) endUnlisted(c *call, r store.Robot, running []store.Job, listed map[string]bool) ([]store.Job, *apiError) {
+	now := a.now()
+	kept := running[:0:0]
+	for _, j := range running {
+		if listed[j.Key] || j.StartTime == nil || now.Sub(*j.StartTime) < a.robots.unresponsiveAfter {
+			kept = append(kept, j)
+			continue
+		}
+		taken := j.StartTime.UTC().Format(time.RFC3339)
+		_, err := a.st.JobTransition(c.ctx(), store.JobTransitionParams{TenantID: c.tenant.ID, JobID: j.ID, Event: store.JobEventLost, Now: now,
+			Change: func(j store.Job) (store.Job, error) {
+				j.Error = &store.JobError{Code: "RobotLostJob", Title: "The robot no longer runs the job",
+					Detail: fmt.Sprintf("robot %s took the job at %s but its heartbeats do not list it: its process is not running", r.Name, taken)}
+				return j, nil
+			}})
+		if err != nil && !errors.Is(err, store.ErrConflict) {
+			return nil, internalError(c.r, err)
+		}
+		a.logger.Warn("a robot does not list a job it took: ended it Faulted", "job", j.ID, "robot", r.Name, "takenAt", taken)
+	}
+	return kept, nil
 }
 
 // robotJob finds a job a robot names and checks that it is this robot's.

@@ -9,9 +9,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/openorch/openorch/internal/api"
 	"github.com/openorch/openorch/internal/identity"
 	"github.com/openorch/openorch/internal/odata"
 	"github.com/openorch/openorch/internal/robots"
@@ -521,4 +523,72 @@ func robotMatrixFixtures(t *testing.T, e *env, fx *matrixFixture) {
 	fx.tokens["GET "+action] = tok
 	fx.bodies["POST "+action] = `{"robotKey":"` + r.Key + `","assetName":"MatrixRobotAsset"}`
 	fx.tokens["POST "+action] = tok
+}
+
+// TestRobotLostJob shows a job the server has running on a robot ends Faulted when the
+// robot's heartbeat does not list it and the robot took it longer ago than a robot may
+// stay silent, while the jobs it lists, and one it took a moment ago, keep running.
+func TestRobotLostJob(t *testing.T) {
+	t.Parallel()
+	for name, open := range engines() {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var (
+				mu  sync.Mutex
+				now = time.Now()
+			)
+			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+			advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+			e := newEnvWith(t, open, func(o *api.Options) { o.Now = clock; o.RobotUnresponsiveAfter = time.Minute })
+			_, tok := robotMachine(t, e, "worker-l", "Shared")
+			ann := e.userToken(t, "acme", "ann@acme.test", "OrchestratorApiUserAccess")
+			inShared := map[string]string{"Authorization": "Bearer " + ann, "X-UIPATH-FolderPath": "Shared"}
+			rb := connect(t, e, tok, "host-l")
+			take := func() string {
+				t.Helper()
+				wantStatus(t, e.send(t, "POST", startJobsPath, `{"startInfo":{"ReleaseName":"Hello"}}`, inShared), 201)
+				n, r := next(t, e, tok, rb, 1, 5)
+				if r.status != 200 || len(n.Jobs) != 1 {
+					t.Fatalf("next: %d %s", r.status, r.raw)
+				}
+				return n.Jobs[0].JobKey
+			}
+			var kept string
+			beat := func() {
+				t.Helper()
+				hb := robotPost(t, e, tok, "heartbeat", map[string]any{"robotKey": rb.RobotKey, "jobs": []map[string]any{{"jobKey": kept}}})
+				if hb.status != 200 {
+					t.Fatalf("heartbeat: %d %s", hb.status, hb.raw)
+				}
+			}
+			// The machine has two slots: the robot takes two jobs, lists one of them.
+			kept = take()
+			lost := take()
+			beat()
+			advance(2 * time.Minute)
+			beat()
+			// The lost job freed its slot; a job taken now is not listed yet either.
+			fresh := take()
+			beat()
+			state := func(key string) string {
+				r := e.get(t, base+"/odata/Jobs/UiPath.Server.Configuration.OData.GetByKey(identifier="+key+")", inShared)
+				var j struct {
+					State    string
+					JobError *struct{ Code, Detail string }
+				}
+				if err := json.Unmarshal([]byte(r.raw), &j); err != nil {
+					t.Fatalf("job %s: %d %s", key, r.status, r.raw)
+				}
+				if j.JobError != nil {
+					return j.State + " " + j.JobError.Code
+				}
+				return j.State
+			}
+			for key, want := range map[string]string{kept: "Running", lost: "Faulted RobotLostJob", fresh: "Running"} {
+				if got := state(key); got != want {
+					t.Errorf("job %s after the heartbeat: %s, want %s", key, got, want)
+				}
+			}
+		})
+	}
 }

@@ -534,6 +534,13 @@ func (r *Robot) heartbeatLoop(ctx context.Context) {
 		for _, j := range r.jobs {
 			req.Jobs = append(req.Jobs, j.heartbeat())
 		}
+		// A job whose end is not reported yet is still the robot's: the server ends the
+		// jobs a robot stops listing.
+		for _, p := range r.pending {
+			if _, running := r.jobs[p.JobKey]; !running {
+				req.Jobs = append(req.Jobs, HeartbeatJob{JobKey: p.JobKey})
+			}
+		}
 		r.mu.Unlock()
 		slices.SortFunc(req.Jobs, func(a, b HeartbeatJob) int { return strings.Compare(a.JobKey, b.JobKey) })
 		var resp HeartbeatResponse
