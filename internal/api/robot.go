@@ -150,6 +150,10 @@ func (a *API) touch(c *call, r store.Robot) (store.Robot, *apiError) {
 
 func seconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
 
+// intervalSeconds is an interval told to robots: seconds, with a fraction when the setting
+// has one (a heartbeat of 200ms is 0.2, not rounded up to a whole second).
+func intervalSeconds(d time.Duration) float64 { return d.Round(time.Millisecond).Seconds() }
+
 // checkHostName refuses a host name that is empty, too long, or holds control characters.
 func checkHostName(h string) *apiError {
 	switch {
@@ -197,8 +201,8 @@ func robotConnect(a *API, c *call) *apiError {
 		a.logger.Warn("job faulted: its robot connected again without it", "job", j.ID, "robot", r.Name)
 	}
 	writeJSON(c.w, http.StatusOK, map[string]any{"robotId": r.ID, "robotKey": r.Key, "robotName": r.Name, "machineName": m.Name,
-		"slots": r.Slots, "heartbeatIntervalSeconds": seconds(a.robots.heartbeat),
-		"unresponsiveAfterSeconds": seconds(a.robots.unresponsiveAfter), "maxWaitSeconds": seconds(robotMaxWait)})
+		"slots": r.Slots, "heartbeatIntervalSeconds": intervalSeconds(a.robots.heartbeat),
+		"unresponsiveAfterSeconds": intervalSeconds(a.robots.unresponsiveAfter), "maxWaitSeconds": seconds(robotMaxWait)})
 	return nil
 }
 
@@ -474,7 +478,7 @@ func robotHeartbeat(a *API, c *call) *apiError {
 	if running, e = a.endUnlisted(c, r, running, listed); e != nil {
 		return e
 	}
-	writeJSON(c.w, http.StatusOK, map[string]any{"heartbeatIntervalSeconds": seconds(a.robots.heartbeat),
+	writeJSON(c.w, http.StatusOK, map[string]any{"heartbeatIntervalSeconds": intervalSeconds(a.robots.heartbeat),
 		"stops": a.stopsOf(running, r.ID, false), "cancel": cancel, "tokens": tokens})
 	return nil
 }

@@ -441,6 +441,7 @@ func (r *Robot) jobEnv(a JobAssignment, token string, files jobFiles) []string {
 	if lang == "" {
 		lang = "C.UTF-8"
 	}
+	key, _ := r.session()
 	return []string{
 		"PATH=" + path,
 		"HOME=" + home,
@@ -454,6 +455,7 @@ func (r *Robot) jobEnv(a JobAssignment, token string, files jobFiles) []string {
 		"ORCH_FOLDER_PATH=" + a.FolderPath,
 		"ORCH_JOB_KEY=" + a.JobKey,
 		"ORCH_JOB_ID=" + strconv.FormatInt(a.JobID, 10),
+		"ORCH_ROBOT_KEY=" + key,
 		"ORCH_ACCESS_TOKEN=" + token,
 		"ORCH_ACCESS_TOKEN_FILE=" + files.token,
 		"ORCH_INPUT_FILE=" + files.input,

@@ -3,6 +3,7 @@ package robot_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -197,4 +198,28 @@ func TestRefusalIsLoggedWithMessage(t *testing.T) {
 	robottest.Eventually(t, 10*time.Second, "the refusal logged", func() bool {
 		return strings.Contains(tr.log.String(), "robot/heartbeat refused by the test (403)")
 	})
+}
+
+// A heartbeat or a robot/next answered 404 (the server no longer knows the robot's Key)
+// makes the robot connect again, and so does a robot/next answered 5xx; it goes on taking
+// jobs.
+func TestUnknownRobotConnectsAgain(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		path   string
+		status int
+	}{{"robot/heartbeat", http.StatusNotFound}, {"robot/next", http.StatusNotFound}, {"robot/next", http.StatusServiceUnavailable}} {
+		t.Run(fmt.Sprintf("%s-%d", strings.TrimPrefix(tc.path, "robot/"), tc.status), func(t *testing.T) {
+			t.Parallel()
+			s := robottest.New(t)
+			startRobot(t, s, nil)
+			robottest.Eventually(t, 10*time.Second, "connected", func() bool { return len(s.Connects()) > 0 })
+			s.RefuseOnce(tc.path, tc.status)
+			robottest.Eventually(t, 10*time.Second, "a second connect", func() bool { return len(s.Connects()) > 1 })
+			a := s.AddJob(newJob(), robottest.Package(t, "Test.Again", "1.0.0", `echo ran`))
+			if st := s.WaitState(t, a.JobKey, 20*time.Second); st.Event != robot.EventSucceed {
+				t.Errorf("report after connecting again = %+v", st)
+			}
+		})
+	}
 }

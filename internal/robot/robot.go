@@ -301,6 +301,13 @@ func isUnavailable(err error) bool {
 	return errors.As(err, &u)
 }
 
+// isUnknownRobot is a 404 of a call naming the robot: the server no longer knows its Key
+// (the robot was deleted, or the database replaced). Connecting again registers it anew.
+func isUnknownRobot(err error) bool {
+	var ce *client.Error
+	return errors.As(err, &ce) && ce.StatusCode == http.StatusNotFound
+}
+
 // errText is an error for the log: the server's message when it sent one.
 func errText(err error) string {
 	var ce *client.Error
@@ -482,13 +489,18 @@ func (r *Robot) nextLoop(ctx context.Context) {
 		r.mu.Lock()
 		r.pollCancel = nil
 		r.mu.Unlock()
+		freed := pollCtx.Err() != nil // read before cancel, which sets it for every call
 		cancel()
 		switch {
 		case ctx.Err() != nil:
 			return
-		case err != nil && pollCtx.Err() != nil:
+		case err != nil && freed:
 			continue // a slot was freed
 		case isUnavailable(err):
+			r.reconnect(ctx, gen)
+			continue
+		case isUnknownRobot(err):
+			r.log.Warn("the server does not know this robot any more: connecting again", "error", errText(err))
 			r.reconnect(ctx, gen)
 			continue
 		case err != nil:
@@ -548,7 +560,10 @@ func (r *Robot) heartbeatLoop(ctx context.Context) {
 		switch {
 		case ctx.Err() != nil:
 			return
-		case isUnavailable(err):
+		case isUnavailable(err), isUnknownRobot(err):
+			if isUnknownRobot(err) {
+				r.log.Warn("the server does not know this robot any more: connecting again", "error", errText(err))
+			}
 			r.reconnect(ctx, gen)
 			continue
 		case err != nil:

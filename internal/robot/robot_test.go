@@ -365,6 +365,7 @@ func TestCleanEnvironment(t *testing.T) {
 		"ORCH_FOLDER_PATH":       "Shared",
 		"ORCH_JOB_KEY":           a.JobKey,
 		"ORCH_JOB_ID":            fmt.Sprint(a.JobID),
+		"ORCH_ROBOT_KEY":         "robot-key-" + tr.cfg.HostName,
 		"ORCH_ACCESS_TOKEN":      a.AccessToken,
 		"ORCH_ACCESS_TOKEN_FILE": filepath.Join(jobDir, ".orch", "access-token"),
 		"ORCH_INPUT_FILE":        filepath.Join(jobDir, ".orch", "input.json"),
