@@ -67,7 +67,7 @@ func env(kv map[string]string) func(string) string {
 
 // startServe runs `orch serve args…` in-process with JSON logs and waits until it serves.
 // The server stops at the end of the test (and must stop cleanly).
-func startServe(t *testing.T, getenv func(string) string, args ...string) *served {
+func startServe(t testing.TB, getenv func(string) string, args ...string) *served {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &served{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}}

@@ -186,9 +186,8 @@ func (r *Robot) runJob(ctx context.Context, j *job) {
 		r.pending = append(r.pending, rep)
 	}
 	delete(r.jobs, j.a.JobKey)
-	if r.pollCancel != nil {
-		r.pollCancel()
-		r.pollCancel = nil
+	if rep == nil {
+		r.freeSlot() // the server has ended it already; with a report, its delivery frees the slot
 	}
 	r.mu.Unlock()
 	select {

@@ -477,10 +477,13 @@ func (r *Robot) nextLoop(ctx context.Context) {
 		pollCtx, cancel := context.WithCancel(ctx)
 		r.mu.Lock()
 		key, gen := r.robotKey, r.gen
-		free := max(r.slots-len(r.jobs), 0)
+		// The server counts a job against this robot's slots until its report arrives, so
+		// an ended job frees its slot once the report is delivered, not before: asking
+		// earlier would find no slot free and wait for the server's next look.
+		free := max(r.slots-len(r.jobs)-len(r.pending), 0)
 		wait := max(int(r.maxWait/time.Second), 1)
 		if free == 0 {
-			r.pollCancel = cancel // a job that ends frees a slot: ask again at once
+			r.pollCancel = cancel // a delivered report frees a slot: ask again at once
 		}
 		r.mu.Unlock()
 		var resp NextResponse
@@ -677,7 +680,17 @@ func (r *Robot) deliverReports(ctx context.Context) bool {
 		}
 		r.mu.Lock()
 		r.pending = r.pending[1:]
+		r.freeSlot()
 		r.mu.Unlock()
+	}
+}
+
+// freeSlot ends a robot/next sent with no free slot, so that the next one asks for work
+// at once. r.mu is held.
+func (r *Robot) freeSlot() {
+	if r.pollCancel != nil {
+		r.pollCancel()
+		r.pollCancel = nil
 	}
 }
 

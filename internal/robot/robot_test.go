@@ -530,6 +530,27 @@ func TestSlotsAreHonoured(t *testing.T) {
 	}
 }
 
+// A job's slot is free once its report is delivered, as the server counts it: the robot
+// asks for no more jobs than the server would give it, and asks at once after the report
+// rather than when its long poll ends.
+func TestSlotFreedByReport(t *testing.T) {
+	t.Parallel()
+	s := robottest.New(t)
+	s.Slots, s.MaxWait, s.StateDelay = 1, 30, 300*time.Millisecond
+	startRobot(t, s, nil)
+	pkg := robottest.Package(t, "Test.Report", "1.0.0", "true")
+	a1 := s.AddJob(newJob(), pkg)
+	a2 := s.AddJob(newJob(), pkg)
+	s.WaitState(t, a1.JobKey, 20*time.Second)
+	s.WaitState(t, a2.JobKey, 10*time.Second) // well within the 30 s poll
+	nexts, running := s.Nexts(), s.RunningAtNexts()
+	for i, n := range nexts {
+		if n.FreeSlots+running[i] > s.Slots {
+			t.Errorf("robot/next %d offered %d free slots while the server had %d of its 1 job running", i, n.FreeSlots, running[i])
+		}
+	}
+}
+
 // The assignment's entry point wins over project.json's main; a file without a known
 // extension runs as an executable.
 func TestEntryPointFromAssignment(t *testing.T) {

@@ -33,6 +33,8 @@ type Server struct {
 	Slots int
 	// TokenLifetime is the life of the robot's tokens (1 h).
 	TokenLifetime time.Duration
+	// StateDelay delays the answer to every robot/job-state, as a busy server would.
+	StateDelay time.Duration
 
 	mu          sync.Mutex
 	down        bool
@@ -53,6 +55,7 @@ type Server struct {
 	downloads   int
 	disconnects int
 	nexts       []robot.NextRequest
+	nextRunning []int          // jobs assigned and not reported when each robot/next came
 	refused     map[string]int // path → status to answer, once
 	wake        chan struct{}
 }
@@ -172,6 +175,14 @@ func (s *Server) Nexts() []robot.NextRequest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]robot.NextRequest(nil), s.nexts...)
+}
+
+// RunningAtNexts is, for each robot/next of Nexts, how many jobs the server had assigned
+// and not yet seen reported when it came.
+func (s *Server) RunningAtNexts() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int(nil), s.nextRunning...)
 }
 
 // Logs returns the log entries received for a job, in order.
@@ -375,6 +386,7 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request) {
 	timeout := time.After(wait)
 	s.mu.Lock()
 	s.nexts = append(s.nexts, req)
+	s.nextRunning = append(s.nextRunning, len(s.running))
 	s.mu.Unlock()
 	for {
 		s.mu.Lock()
@@ -484,6 +496,7 @@ func (s *Server) jobState(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
+	time.Sleep(s.StateDelay)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.states = append(s.states, req)
