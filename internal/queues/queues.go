@@ -23,11 +23,10 @@ package queues
 import (
 	"context"
 	"log/slog"
-	"strconv"
-	"sync"
 	"time"
 
 	"github.com/openorch/openorch/internal/store"
+	"github.com/openorch/openorch/internal/wake"
 )
 
 // Defaults, as UiPath's cloud.
@@ -41,63 +40,11 @@ const (
 	SweepInterval = time.Minute
 )
 
-// Signal wakes the callers waiting for items of a queue. The zero value is not usable:
-// make one with NewSignal. It is safe for concurrent use.
-type Signal struct {
-	mu      sync.Mutex
-	waiters map[int64]map[chan struct{}]struct{}
-}
+// Signal wakes the callers waiting for items of a queue (StartTransaction with Prefer: wait), by queue id.
+type Signal = wake.Signal
 
 // NewSignal makes a Signal.
-func NewSignal() *Signal {
-	return &Signal{waiters: map[int64]map[chan struct{}]struct{}{}}
-}
-
-// Wait returns a channel that is closed when queue queueID is signalled, and a function
-// to call once done waiting.
-func (s *Signal) Wait(queueID int64) (<-chan struct{}, func()) {
-	ch := make(chan struct{})
-	s.mu.Lock()
-	set := s.waiters[queueID]
-	if set == nil {
-		set = map[chan struct{}]struct{}{}
-		s.waiters[queueID] = set
-	}
-	set[ch] = struct{}{}
-	s.mu.Unlock()
-	return ch, func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if set, ok := s.waiters[queueID]; ok {
-			if _, waiting := set[ch]; waiting {
-				delete(set, ch)
-				if len(set) == 0 {
-					delete(s.waiters, queueID)
-				}
-			}
-		}
-	}
-}
-
-// Notify wakes every caller waiting for queue queueID. Each woken caller tries to take an
-// item; those that find none wait again.
-func (s *Signal) Notify(queueID int64) {
-	s.mu.Lock()
-	set := s.waiters[queueID]
-	delete(s.waiters, queueID)
-	s.mu.Unlock()
-	for ch := range set {
-		close(ch)
-	}
-}
-
-// NotifyPayload notifies the queue named by a notification payload (its id in decimal,
-// store.QueueNotifyChannel); other payloads are ignored.
-func (s *Signal) NotifyPayload(payload string) {
-	if id, err := strconv.ParseInt(payload, 10, 64); err == nil {
-		s.Notify(id)
-	}
-}
+func NewSignal() *Signal { return wake.New() }
 
 // Sweeper abandons stale items and deletes old finished ones (see the package comment).
 type Sweeper struct {

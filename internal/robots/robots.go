@@ -21,11 +21,10 @@ package robots
 import (
 	"context"
 	"log/slog"
-	"strconv"
-	"sync"
 	"time"
 
 	"github.com/openorch/openorch/internal/store"
+	"github.com/openorch/openorch/internal/wake"
 )
 
 // Defaults.
@@ -46,60 +45,11 @@ func SweepInterval(unresponsiveAfter time.Duration) time.Duration {
 	return min(max(unresponsiveAfter/4, 10*time.Millisecond), 10*time.Second)
 }
 
-// Signal wakes the robots of a tenant waiting for work. The zero value is not usable: make
-// one with NewSignal. It is safe for concurrent use.
-type Signal struct {
-	mu      sync.Mutex
-	waiters map[int64]map[chan struct{}]struct{}
-}
+// Signal wakes the robots of a tenant waiting for work (robot/next), by tenant id.
+type Signal = wake.Signal
 
 // NewSignal makes a Signal.
-func NewSignal() *Signal {
-	return &Signal{waiters: map[int64]map[chan struct{}]struct{}{}}
-}
-
-// Wait returns a channel that is closed when tenant tenantID is signalled, and a function
-// to call once done waiting.
-func (s *Signal) Wait(tenantID int64) (<-chan struct{}, func()) {
-	ch := make(chan struct{})
-	s.mu.Lock()
-	set := s.waiters[tenantID]
-	if set == nil {
-		set = map[chan struct{}]struct{}{}
-		s.waiters[tenantID] = set
-	}
-	set[ch] = struct{}{}
-	s.mu.Unlock()
-	return ch, func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if set, ok := s.waiters[tenantID]; ok {
-			delete(set, ch)
-			if len(set) == 0 {
-				delete(s.waiters, tenantID)
-			}
-		}
-	}
-}
-
-// Notify wakes every robot of tenant tenantID waiting for work; each looks again.
-func (s *Signal) Notify(tenantID int64) {
-	s.mu.Lock()
-	set := s.waiters[tenantID]
-	delete(s.waiters, tenantID)
-	s.mu.Unlock()
-	for ch := range set {
-		close(ch)
-	}
-}
-
-// NotifyPayload notifies the tenant named by a notification payload (its id in decimal,
-// store.RobotNotifyChannel); other payloads are ignored.
-func (s *Signal) NotifyPayload(payload string) {
-	if id, err := strconv.ParseInt(payload, 10, 64); err == nil {
-		s.Notify(id)
-	}
-}
+func NewSignal() *Signal { return wake.New() }
 
 // Sweeper ends the jobs nothing runs any more and deletes old logs (see the package
 // comment).

@@ -1,4 +1,4 @@
-package queues
+package wake
 
 import (
 	"testing"
@@ -7,7 +7,7 @@ import (
 
 func TestSignal(t *testing.T) {
 	t.Parallel()
-	s := NewSignal()
+	s := New()
 	a, stopA := s.Wait(1)
 	b, stopB := s.Wait(2)
 	defer stopB()
@@ -15,12 +15,12 @@ func TestSignal(t *testing.T) {
 	select {
 	case <-a:
 	case <-time.After(time.Second):
-		t.Fatal("Notify(1) did not wake a waiter of queue 1")
+		t.Fatal("Notify(1) did not wake a waiter on 1")
 	}
 	stopA() // after the wake-up: a no-op
 	select {
 	case <-b:
-		t.Fatal("Notify(1) woke a waiter of queue 2")
+		t.Fatal("Notify(1) woke a waiter on 2")
 	default:
 	}
 	s.NotifyPayload("not a number") // ignored
@@ -33,6 +33,6 @@ func TestSignal(t *testing.T) {
 	default:
 	}
 	if len(s.waiters) != 1 {
-		t.Errorf("%d queues have waiters, want 1 (queue 2)", len(s.waiters))
+		t.Errorf("%d numbers have waiters, want 1 (2)", len(s.waiters))
 	}
 }
