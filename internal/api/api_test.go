@@ -65,6 +65,7 @@ type env struct {
 	st        store.Store
 	keys      *identity.Keys
 	ids       *identity.Service
+	deny      *identity.DenyList
 	secretKey *secret.Key // the installation's secret key, as api.Options.SecretKey
 }
 
@@ -110,11 +111,28 @@ func newEnvWith(t testing.TB, open func(testing.TB) store.Store, opts func(*api.
 		opts(&o)
 	}
 	api.New(o).Mount(srv)
-	e := &env{url: ts.URL, st: st, keys: keys, ids: ids, secretKey: sk}
+	e := &env{url: ts.URL, st: st, keys: keys, ids: ids, deny: deny, secretKey: sk}
 	for _, seed := range envSeeds {
 		seed(t, e)
 	}
 	return e
+}
+
+// secondNode serves the same installation (database, keys, public URL) from another API
+// node, as behind a load balancer, with its options changed by opts; it returns the node's
+// URL.
+func (e *env) secondNode(t testing.TB, opts func(*api.Options)) string {
+	t.Helper()
+	srv := server.New(server.Options{})
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	o := api.Options{Store: e.st, Auth: e.ids, PublicURL: e.url, Version: "test", Revoker: api.DenyListRevoker(e.deny),
+		SecretKey: e.secretKey}
+	if opts != nil {
+		opts(&o)
+	}
+	api.New(o).Mount(srv)
+	return ts.URL
 }
 
 // appToken gets a client_credentials token.

@@ -2,17 +2,11 @@ package api_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/openorch/openorch/internal/api"
-	"github.com/openorch/openorch/internal/bootstrap"
-	"github.com/openorch/openorch/internal/config"
-	"github.com/openorch/openorch/internal/identity"
-	"github.com/openorch/openorch/internal/secret"
-	"github.com/openorch/openorch/internal/server"
 	"github.com/openorch/openorch/internal/store"
 	"github.com/openorch/openorch/internal/tenancy"
 )
@@ -84,39 +78,13 @@ type cacheEnv struct {
 
 func newCacheEnv(t *testing.T, open func(testing.TB) store.Store, ttl time.Duration) *cacheEnv {
 	t.Helper()
-	ctx := context.Background()
-	st := open(t)
-	f, err := config.ParseFile("orch.yaml", []byte(setup), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bootstrap.Apply(ctx, st, f, "orch.yaml"); err != nil {
-		t.Fatal(err)
-	}
-	sk, _ := secret.GenerateKey()
-	keys, err := identity.NewKeys(ctx, st, sk, identity.KeysOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	deny, err := identity.NewDenyList(ctx, st, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := server.New(server.Options{})
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	ids := identity.New(identity.Options{Store: st, Keys: keys, Deny: deny, PublicURL: ts.URL})
-	ids.Mount(srv)
-	counts := &countingStore{Store: st, n: map[string]int{}}
-	api.New(api.Options{Store: counts, Auth: ids, PublicURL: ts.URL, Version: "test", Revoker: api.DenyListRevoker(deny),
-		SecretKey: sk, CacheTTL: ttl}).Mount(srv)
-	// Node B: the same installation (public URL, keys, database) behind a load balancer.
-	srvB := server.New(server.Options{})
-	tsB := httptest.NewServer(srvB)
-	t.Cleanup(tsB.Close)
-	api.New(api.Options{Store: st, Auth: ids, PublicURL: ts.URL, Version: "test", Revoker: api.DenyListRevoker(deny),
-		SecretKey: sk, CacheTTL: ttl}).Mount(srvB)
-	return &cacheEnv{env: &env{url: ts.URL, st: st, keys: keys, ids: ids, secretKey: sk}, counts: counts, nodeB: tsB.URL}
+	var counts *countingStore
+	e := newEnvWith(t, open, func(o *api.Options) {
+		counts = &countingStore{Store: o.Store, n: map[string]int{}}
+		o.Store, o.CacheTTL = counts, ttl
+	})
+	counts.take() // what the seeds read
+	return &cacheEnv{env: e, counts: counts, nodeB: e.secondNode(t, func(o *api.Options) { o.CacheTTL = ttl })}
 }
 
 // TestCacheReads shows that a node reads the organization, tenant, principal, access,

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,12 +16,7 @@ import (
 	"time"
 
 	"github.com/openorch/openorch/internal/api"
-	"github.com/openorch/openorch/internal/bootstrap"
-	"github.com/openorch/openorch/internal/config"
-	"github.com/openorch/openorch/internal/identity"
 	"github.com/openorch/openorch/internal/queues"
-	"github.com/openorch/openorch/internal/secret"
-	"github.com/openorch/openorch/internal/server"
 	"github.com/openorch/openorch/internal/store"
 	"github.com/openorch/openorch/internal/store/storetest"
 	"github.com/openorch/openorch/internal/tenancy"
@@ -124,35 +118,10 @@ func (c *testClock) Add(d time.Duration) {
 // newQueueEnv is newEnv with the API and the sweeper on a test clock.
 func newQueueEnv(t testing.TB, open func(testing.TB) store.Store) *qenv {
 	t.Helper()
-	ctx := context.Background()
-	st := open(t)
-	f, err := config.ParseFile("orch.yaml", []byte(setup), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bootstrap.Apply(ctx, st, f, "orch.yaml"); err != nil {
-		t.Fatal(err)
-	}
-	sk, _ := secret.GenerateKey()
-	keys, err := identity.NewKeys(ctx, st, sk, identity.KeysOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	deny, err := identity.NewDenyList(ctx, st, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := server.New(server.Options{})
-	ts := httptest.NewServer(srv)
-	t.Cleanup(ts.Close)
-	ids := identity.New(identity.Options{Store: st, Keys: keys, Deny: deny, PublicURL: ts.URL})
-	ids.Mount(srv)
 	clock := &testClock{t: time.Date(2030, 3, 1, 9, 0, 0, 0, time.UTC)}
 	sig := queues.NewSignal()
-	api.New(api.Options{Store: st, Auth: ids, PublicURL: ts.URL, Version: "test", Registry: srv.Registry(), SecretKey: sk,
-		Now: clock.Now, QueueSignal: sig}).Mount(srv)
-	return &qenv{env: &env{url: ts.URL, st: st, keys: keys, ids: ids, secretKey: sk}, clock: clock,
-		sweeper: &queues.Sweeper{Store: st, Now: clock.Now, AbandonAfter: 2 * time.Hour, Signal: sig}}
+	e := newEnvWith(t, open, func(o *api.Options) { o.Now, o.QueueSignal = clock.Now, sig })
+	return &qenv{env: e, clock: clock, sweeper: &queues.Sweeper{Store: e.st, Now: clock.Now, AbandonAfter: 2 * time.Hour, Signal: sig}}
 }
 
 const (
