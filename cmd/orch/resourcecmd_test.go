@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -79,10 +80,18 @@ func TestPackagesPublish(t *testing.T) {
 	if err == nil || errors.As(err, &u) || !strings.Contains(err.Error(), "exists already") || !strings.Contains(err.Error(), "bump the version") {
 		t.Fatalf("publishing 1.0.1 again: %v; want a server error saying to bump the version", err)
 	}
+	// A person watching gets the upload's progress on one line, rewritten in place.
+	writeProject(t, dir, "1.0.2")
+	tc.base.isTerminal = func(io.Writer) bool { return true }
+	_, errOut, err = tc.res("packages", "publish", dir, "--folder", "Shared")
+	if err != nil || !strings.Contains(errOut, "\r\x1b[Kuploading Hello.1.0.2.nupkg: ") || !strings.Contains(errOut, ": 100% of ") ||
+		!strings.Contains(errOut, "uploaded Hello.1.0.2.nupkg (") {
+		t.Fatalf("publish with a terminal: %v\n%q", err, errOut)
+	}
 }
 
-// A started job is Pending (there are no robots yet, so a wait that ends Successful
-// cannot be tested here); a waiting start ends with status 1 when the job is stopped.
+// A started job is Pending (no robot runs here: TestRobotEndToEnd waits for one to end
+// Successful); a waiting start ends with status 1 when the job is stopped.
 func TestJobsStartListStopWait(t *testing.T) {
 	t.Parallel()
 	tc := demoCLI(t)
