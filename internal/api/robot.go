@@ -58,6 +58,13 @@ type robotState struct {
 	delivered map[int64]map[string]string
 }
 
+// touchFresh is how stale a robot's reporting time may be left: a second, or less when
+// robots are declared unresponsive sooner (an eighth of that), so that a robot that keeps
+// calling never looks silent.
+func (rs *robotState) touchFresh() time.Duration {
+	return min(time.Second, rs.unresponsiveAfter/8)
+}
+
 func (a *API) initRobots(o Options) {
 	rs := &robotState{signal: o.RobotSignal, heartbeat: o.RobotHeartbeatInterval, unresponsiveAfter: o.RobotUnresponsiveAfter,
 		tokens: o.JobTokens, delivered: map[int64]map[string]string{}}
@@ -139,9 +146,11 @@ func (a *API) robotOf(c *call, m tenancy.Machine, key string) (store.Robot, *api
 	return r, nil
 }
 
-// touch records that the robot called.
+// touch records that the robot called. The reporting time is written at most every
+// touchFresh while the robot's state stays the same: a robot taking and ending many jobs a
+// second would otherwise make a write of each call.
 func (a *API) touch(c *call, r store.Robot) (store.Robot, *apiError) {
-	r, err := a.st.RobotTouch(c.ctx(), c.tenant.ID, r.ID, a.now())
+	r, err := a.st.RobotTouch(c.ctx(), c.tenant.ID, r.ID, a.now(), a.robots.touchFresh())
 	if err != nil {
 		return r, storeError(c, err)
 	}

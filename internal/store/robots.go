@@ -26,8 +26,11 @@ type RobotStore interface {
 	RobotGet(ctx context.Context, tenantID, id int64) (Robot, error)
 	RobotGetByKey(ctx context.Context, tenantID int64, key string) (Robot, error)
 	// RobotTouch records that the robot called at now: its reporting time, and its state
-	// Busy when a job runs on it, Available otherwise.
-	RobotTouch(ctx context.Context, tenantID, robotID int64, now time.Time) (Robot, error)
+	// Busy when a job runs on it, Available otherwise. When the robot's state stays the
+	// same and its reporting time is less than fresh before now, nothing is written: a
+	// robot calling many times a second costs no write (and on PostgreSQL no WAL flush) for
+	// each call.
+	RobotTouch(ctx context.Context, tenantID, robotID int64, now time.Time, fresh time.Duration) (Robot, error)
 	// RobotDisconnect makes the robot's session Disconnected.
 	RobotDisconnect(ctx context.Context, tenantID, robotID int64, now time.Time) error
 	// RobotJobs lists the jobs running on the robot (Running, Stopping, Terminating), in

@@ -142,7 +142,7 @@ func (s *DB) RobotConnect(ctx context.Context, p store.RobotConnectParams) (stor
 			}
 			ended = append(ended, j)
 		}
-		out, err = tx.RobotTouch(ctx, p.TenantID, id, now)
+		out, err = tx.RobotTouch(ctx, p.TenantID, id, now, 0)
 		return err
 	})
 	return out, ended, err
@@ -163,12 +163,15 @@ func (s *DB) RobotGetByKey(ctx context.Context, tenantID int64, key string) (sto
 }
 
 // RobotTouch implements store.Store.
-func (s *DB) RobotTouch(ctx context.Context, tenantID, robotID int64, now time.Time) (store.Robot, error) {
-	res, err := s.w().ExecContext(ctx,
-		`UPDATE robots SET reporting_time = $3, state = CASE WHEN EXISTS (SELECT 1 FROM jobs j WHERE j.robot_id = robots.id
-			AND j.state IN `+runningStates+`) THEN 'Busy' ELSE 'Available' END
-		 WHERE tenant_id = $1 AND id = $2`, tenantID, robotID, s.t(s.jobTime(now)))
-	if err := s.affected(res, err, "robot %d", robotID); err != nil {
+func (s *DB) RobotTouch(ctx context.Context, tenantID, robotID int64, now time.Time, fresh time.Duration) (store.Robot, error) {
+	const state = `CASE WHEN EXISTS (SELECT 1 FROM jobs j WHERE j.robot_id = robots.id AND j.state IN ` + runningStates + `)
+		THEN 'Busy' ELSE 'Available' END`
+	now = s.jobTime(now)
+	// An UPDATE that matches no row writes nothing; a robot that is not there is found
+	// missing by RobotGet.
+	if _, err := s.w().ExecContext(ctx, `UPDATE robots SET reporting_time = $3, state = `+state+`
+		 WHERE tenant_id = $1 AND id = $2 AND (reporting_time IS NULL OR reporting_time < $4 OR state <> `+state+`)`,
+		tenantID, robotID, s.t(now), s.t(now.Add(-fresh))); err != nil {
 		return store.Robot{}, err
 	}
 	return s.RobotGet(ctx, tenantID, robotID)

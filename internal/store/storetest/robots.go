@@ -246,11 +246,31 @@ func robotTests() []test {
 			if got.State != store.RobotDisconnected {
 				t.Errorf("state after disconnect = %s", got.State)
 			}
-			touched, err := s.RobotTouch(c, re.tenant.ID, r.ID, now.Add(time.Minute))
+			touched, err := s.RobotTouch(c, re.tenant.ID, r.ID, now.Add(time.Minute), 0)
 			ok(t, err, "RobotTouch")
 			if !touched.ReportingTime.Equal(now.Add(time.Minute)) || touched.State != store.RobotAvailable {
 				t.Errorf("RobotTouch = %+v", touched)
 			}
+			// Within fresh of the last write, with the state unchanged, nothing is written…
+			touched, err = s.RobotTouch(c, re.tenant.ID, r.ID, now.Add(time.Minute+time.Second), 5*time.Second)
+			ok(t, err, "RobotTouch within fresh")
+			if !touched.ReportingTime.Equal(now.Add(time.Minute)) {
+				t.Errorf("RobotTouch within fresh moved the reporting time to %v", touched.ReportingTime)
+			}
+			// …but a change of state is, at once: the disconnected robot calls again.
+			touched, err = s.RobotTouch(c, re.tenant.ID, lone.ID, now.Add(time.Second), time.Hour)
+			ok(t, err, "RobotTouch of a disconnected robot")
+			if touched.State != store.RobotAvailable || !touched.ReportingTime.Equal(now.Add(time.Second)) {
+				t.Errorf("RobotTouch of a disconnected robot = %+v, want Available at %v", touched, now.Add(time.Second))
+			}
+			ok(t, s.RobotDisconnect(c, re.tenant.ID, lone.ID, now), "RobotDisconnect")
+			touched, err = s.RobotTouch(c, re.tenant.ID, r.ID, now.Add(3*time.Minute), 5*time.Second)
+			ok(t, err, "RobotTouch past fresh")
+			if !touched.ReportingTime.Equal(now.Add(3 * time.Minute)) {
+				t.Errorf("RobotTouch past fresh left the reporting time at %v", touched.ReportingTime)
+			}
+			_, err = s.RobotTouch(c, re.tenant.ID, 1<<40, now, time.Second)
+			wantNotFound(t, err, "RobotTouch of a missing robot")
 			page, total, err := s.RobotSearch(c, store.SearchParams{TenantID: re.tenant.ID, Query: odata.Query{Top: 10, Count: true}})
 			ok(t, err, "RobotSearch")
 			if total != 2 || len(page) != 2 {
@@ -288,7 +308,7 @@ func robotTests() []test {
 			ok(t, err, "JobCreate")
 			kept, err := s.JobDispatch(c, store.JobDispatchParams{TenantID: re.tenant.ID, RobotID: busy.ID, Max: 1, Now: t0})
 			ok(t, err, "JobDispatch")
-			_, err = s.RobotTouch(c, re.tenant.ID, busy.ID, t0.Add(50*time.Second))
+			_, err = s.RobotTouch(c, re.tenant.ID, busy.ID, t0.Add(50*time.Second), 0)
 			ok(t, err, "RobotTouch")
 			ok(t, s.RobotLogAdd(c, []store.RobotLog{
 				{TenantID: re.tenant.ID, FolderID: re.folder, JobID: lost[0].ID, JobKey: lost[0].Key, RobotID: quiet.ID, RobotName: quiet.Name,
