@@ -83,6 +83,9 @@ func (w *Sweeper) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// logBatches bounds the log deletions of one sweep, in batches of store.RobotLogSweepBatch.
+const logBatches = 20
+
 // Sweep runs one sweep.
 func (w *Sweeper) Sweep(ctx context.Context) (store.RobotSweepResult, error) {
 	now := time.Now
@@ -98,6 +101,15 @@ func (w *Sweeper) Sweep(ctx context.Context) (store.RobotSweepResult, error) {
 		LogsBefore: t.Add(-retention), Now: t})
 	if err != nil {
 		return res, err
+	}
+	// A full batch of deleted logs may leave more: delete up to logBatches batches a sweep,
+	// so that a backlog is worked off over a few sweeps rather than in one long run.
+	for i := 1; i < logBatches && res.LogsDeleted == i*store.RobotLogSweepBatch; i++ {
+		more, err := w.Store.RobotSweep(ctx, store.RobotSweepParams{LogsBefore: t.Add(-retention), LogsOnly: true, Now: t})
+		if err != nil {
+			return res, err
+		}
+		res.LogsDeleted += more.LogsDeleted
 	}
 	for _, j := range res.Unresponsive {
 		w.logger().Warn("job faulted: its robot stopped answering", "job", j.ID, "detail", j.Error.Detail)

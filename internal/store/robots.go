@@ -65,8 +65,8 @@ type RobotStore interface {
 	// jobs running on robots that have not called since p.UnresponsiveBefore (or whose
 	// robot is gone) end Faulted with JobError RobotUnresponsive; those running past
 	// their maximum run time plus p.Grace end Faulted with MaxRunTimeExceeded; robot logs
-	// older than p.LogsBefore are deleted (at most 1000 per sweep). A zero time skips its
-	// part.
+	// older than p.LogsBefore are deleted (at most RobotLogSweepBatch). A zero time skips
+	// its part; p.LogsOnly skips the jobs.
 	RobotSweep(ctx context.Context, p RobotSweepParams) (RobotSweepResult, error)
 	// RobotStats counts, across the installation, what the metrics show.
 	RobotStats(ctx context.Context, connectedSince time.Time) (RobotStats, error)
@@ -146,8 +146,13 @@ type RobotSweepParams struct {
 	// first).
 	Grace      time.Duration
 	LogsBefore time.Time
-	Now        time.Time
+	// LogsOnly skips the jobs: the sweep only deletes logs (a further batch).
+	LogsOnly bool
+	Now      time.Time
 }
+
+// RobotLogSweepBatch is how many robot logs one RobotSweep deletes at most.
+const RobotLogSweepBatch = 1000
 
 // RobotSweepResult is what a sweep did: the jobs it ended, for the API to tell robots.
 type RobotSweepResult struct {

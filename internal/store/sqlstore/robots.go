@@ -369,17 +369,19 @@ func (s *DB) RobotSweep(ctx context.Context, p store.RobotSweepParams) (store.Ro
 			return err
 		}
 		now := tx.jobTime(p.Now)
-		if !p.UnresponsiveBefore.IsZero() {
+		if !p.UnresponsiveBefore.IsZero() && !p.LogsOnly {
 			if err := tx.sweepUnresponsive(ctx, p.UnresponsiveBefore, now, &res); err != nil {
 				return err
 			}
 		}
-		if err := tx.sweepOverdue(ctx, p.Grace, now, &res); err != nil {
-			return err
+		if !p.LogsOnly {
+			if err := tx.sweepOverdue(ctx, p.Grace, now, &res); err != nil {
+				return err
+			}
 		}
 		if !p.LogsBefore.IsZero() {
 			r, err := tx.w().ExecContext(ctx, `DELETE FROM robot_logs WHERE id IN (SELECT id FROM robot_logs WHERE time < $1
-				ORDER BY time LIMIT 1000)`, tx.t(p.LogsBefore))
+				ORDER BY time LIMIT $2)`, tx.t(p.LogsBefore), store.RobotLogSweepBatch)
 			if err != nil {
 				return err
 			}
