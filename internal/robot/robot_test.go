@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -574,5 +575,41 @@ func TestEntryPointFromAssignment(t *testing.T) {
 	b = s.AddJob(b, pkg)
 	if st := s.WaitState(t, b.JobKey, 20*time.Second); st.Error == nil || st.Error.Code != robot.CodePackageInvalid || !strings.Contains(st.Error.Title, "missing.sh") {
 		t.Errorf("a missing entry point: report = %+v", st)
+	}
+}
+
+// TestLaunchers shows entry files run by their extension (DESIGN §7): .py with python3 and
+// .js with node, each skipped where the interpreter is not installed.
+func TestLaunchers(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ interpreter, entry, body string }{
+		{"python3", "main.py", "import json, os\nprint('py', os.environ['ORCH_JOB_KEY'])\n" +
+			"json.dump({'lang': 'py'}, open(os.environ['ORCH_OUTPUT_FILE'], 'w'))\n"},
+		{"node", "main.js", "const fs = require('fs');\nconsole.log('js', process.env.ORCH_JOB_KEY);\n" +
+			"fs.writeFileSync(process.env.ORCH_OUTPUT_FILE, JSON.stringify({lang: 'js'}));\n"},
+	} {
+		t.Run(tc.entry, func(t *testing.T) {
+			t.Parallel()
+			if _, err := exec.LookPath(tc.interpreter); err != nil {
+				t.Skipf("%s is not installed", tc.interpreter)
+			}
+			s := robottest.New(t)
+			startRobot(t, s, nil)
+			pkg := robottest.Package(t, "Test.Lang", "1.0.0", "exit 9", robottest.Entry{Name: tc.entry, Body: tc.body, Mode: 0o644})
+			a := newJob()
+			a.EntryPoint = tc.entry
+			a = s.AddJob(a, pkg)
+			st := s.WaitState(t, a.JobKey, 20*time.Second)
+			if st.Event != robot.EventSucceed || string(st.OutputArguments) == "" {
+				t.Fatalf("report = %+v", st)
+			}
+			var out struct{ Lang string }
+			if err := json.Unmarshal(st.OutputArguments, &out); err != nil || out.Lang != strings.TrimPrefix(filepath.Ext(tc.entry), ".") {
+				t.Errorf("output arguments %s: %v", st.OutputArguments, err)
+			}
+			if got := messages(s.Logs(a.JobKey), robot.LevelInfo); !slices.Equal(got, []string{out.Lang + " " + a.JobKey}) {
+				t.Errorf("Info lines = %q", got)
+			}
+		})
 	}
 }
