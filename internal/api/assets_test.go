@@ -266,10 +266,13 @@ func TestAssetRefusals(t *testing.T) {
 			for _, typ := range []string{"KeyValueList", "WindowsCredential", "DBConnectionString", "HttpConnectionString"} {
 				wantStatus(t, post(`{"Name":"N","ValueType":"`+typ+`"}`), 400, "ValueType "+typ+" is not supported by OpenOrch", supported)
 			}
-			wantStatus(t, post(`{"Name":"N","ValueScope":"PerRobot","ValueType":"Text","StringValue":"x"}`), 400,
-				"ValueScope PerRobot is not available yet", "robots", "ValueScope Global")
 			wantStatus(t, post(`{"Name":"N","ValueScope":"Everywhere","ValueType":"Text","StringValue":"x"}`), 400, `ValueScope \"Everywhere\"`, "Global")
-			wantStatus(t, post(`{"Name":"N","ValueType":"Text","StringValue":"x","RobotValues":[{"RobotId":1,"StringValue":"y"}]}`), 400, "RobotValues", "robots")
+			wantStatus(t, post(`{"Name":"N","ValueType":"Text","StringValue":"x","RobotValues":[{"RobotId":1,"StringValue":"y"}]}`), 400,
+				"RobotValues are for assets of ValueScope PerRobot", "asset N is Global")
+			wantStatus(t, post(`{"Name":"N","ValueScope":"PerRobot","ValueType":"Text","RobotValues":[{"StringValue":"y"}]}`), 400,
+				"RobotValues[0].RobotId is required")
+			wantStatus(t, post(`{"Name":"N","ValueScope":"PerRobot","ValueType":"Text","RobotValues":[{"RobotId":999999,"StringValue":"y"}]}`), 400,
+				"RobotValues[0]: robot 999999 does not exist")
 			// Required values, per type.
 			wantStatus(t, post(`{"ValueType":"Text","StringValue":"x"}`), 400, "Name is required")
 			wantStatus(t, post(`{"Name":"  ","ValueType":"Text","StringValue":"x"}`), 400, "Name is required")

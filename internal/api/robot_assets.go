@@ -10,11 +10,15 @@ import (
 )
 
 // robotAssetRoutes: how a robot's process reads an asset with its value, a Credential's
-// password and a Secret's value included (the only answer that carries them).
+// password and a Secret's value included (the only answer that carries them). The value of
+// a PerRobot asset is the robot's own, or else the asset's default.
 func (a *API) robotAssetRoutes() []route {
 	const summary = "An asset of the folder with its value, passwords and secrets included, for a robot: robotKey (the robot's Key) " +
-		"and assetName; only the tokens of that robot's machine (or of its jobs) may call it."
+		"and assetName; only the tokens of that robot's machine (or of its jobs) may call it. A PerRobot asset answers the robot's " +
+		"own value, or else the asset's default; 404 when it has neither."
 	return []route{
+		{Method: "GET", Set: "Assets", Action: "GetRobotAsset", Scope: "OR.Assets", Perm: "Assets.View",
+			Folder: folderRequired, Handle: getRobotAsset, Summary: "GetRobotAsset(robotId='…',assetName='…') (deprecated; robotId is the robot's Key): " + summary},
 		{Method: "GET", Set: "Assets", Action: "GetRobotAssetByNameForRobotKey", Scope: "OR.Assets", Perm: "Assets.View",
 			Folder: folderRequired, Handle: getRobotAsset, Summary: "GetRobotAssetByNameForRobotKey(robotKey='…',assetName='…'): " + summary},
 		{Method: "POST", Set: "Assets", Action: "GetRobotAssetByNameForRobotKey", Scope: "OR.Assets", Perm: "Assets.View",
@@ -36,9 +40,13 @@ type userAssetDTO struct {
 	KeyValueList       []string `json:"KeyValueList"`
 }
 
-// getRobotAsset serves …/Assets/…GetRobotAssetByNameForRobotKey.
+// getRobotAsset serves …/Assets/…GetRobotAssetByNameForRobotKey and the deprecated
+// …/Assets/…GetRobotAsset(robotId=…,assetName=…).
 func getRobotAsset(a *API, c *call) *apiError {
 	robotKey, name := c.path.Params["robotkey"], c.path.Params["assetname"]
+	if strings.EqualFold(c.path.Action, "GetRobotAsset") {
+		robotKey = c.path.Params["robotid"]
+	}
 	if c.r.Method == http.MethodPost {
 		var in struct {
 			RobotKey  string `json:"robotKey"`
@@ -51,10 +59,10 @@ func getRobotAsset(a *API, c *call) *apiError {
 	}
 	robotKey, name = strings.TrimSpace(robotKey), strings.TrimSpace(name)
 	if robotKey == "" || name == "" {
-		return invalid("GetRobotAssetByNameForRobotKey needs robotKey (the robot's Key) and assetName")
+		return invalid("%s needs robotKey (the robot's Key; robotId in GetRobotAsset) and assetName", c.path.Action)
 	}
 	if c.who.principal.Kind != tenancy.PrincipalMachine {
-		return because("not_robot", forbidden("GetRobotAssetByNameForRobotKey is for robots: %s is no robot; read assets with GET odata/Assets", c.who.name))
+		return because("not_robot", forbidden("%s is for robots: %s is no robot; read assets with GET odata/Assets", c.path.Action, c.who.name))
 	}
 	r, err := a.st.RobotGetByKey(c.ctx(), c.tenant.ID, robotKey)
 	if errors.Is(err, store.ErrNotFound) {
@@ -73,9 +81,24 @@ func getRobotAsset(a *API, c *call) *apiError {
 	}
 	out := userAssetDTO{ID: as.ID, Name: as.Name, ValueType: string(as.ValueType), StringValue: as.StringValue, BoolValue: as.BoolValue,
 		IntValue: as.IntValue, CredentialUsername: as.CredentialUsername, KeyValueList: []string{}}
+	open := func() (string, error) { return a.assetSecretValue(as) }
+	if as.ValueScope == store.AssetPerRobot {
+		v, err := a.st.AssetRobotValueGet(c.ctx(), c.tenant.ID, as.ID, r.ID)
+		switch {
+		case err == nil:
+			out.StringValue, out.BoolValue, out.IntValue, out.CredentialUsername = v.StringValue, v.BoolValue, v.IntValue, v.CredentialUsername
+			open = func() (string, error) { return a.assetRobotSecretValue(as, v) }
+		case !errors.Is(err, store.ErrNotFound):
+			return internalError(c.r, err)
+		case !as.HasDefaultValue:
+			return notFound("asset %s of folder %s has no value for robot %s: it is a PerRobot asset without a value for this robot and "+
+				"without a default; add one to its RobotValues (RobotId %d) or give the asset a value of its own, the default, with PUT odata/Assets(%d)",
+				as.Name, c.folder.FullyQualifiedName, r.Name, r.ID, as.ID)
+		}
+	}
 	switch as.ValueType {
 	case store.AssetCredential, store.AssetSecret:
-		v, err := a.assetSecretValue(as)
+		v, err := open()
 		if err != nil {
 			return internalError(c.r, err)
 		}

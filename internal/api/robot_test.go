@@ -529,6 +529,9 @@ func robotMatrixFixtures(t *testing.T, e *env, fx *matrixFixture) {
 	fx.tokens["GET "+action] = tok
 	fx.bodies["POST "+action] = `{"robotKey":"` + r.Key + `","assetName":"MatrixRobotAsset"}`
 	fx.tokens["POST "+action] = tok
+	const deprecated = "/odata/Assets/UiPath.Server.Configuration.OData.GetRobotAsset"
+	fx.funcParams["GET "+deprecated] = "(robotId='" + r.Key + "',assetName='MatrixRobotAsset')"
+	fx.tokens["GET "+deprecated] = tok
 }
 
 // TestRobotLostJob shows a job the server has running on a robot ends Faulted when the

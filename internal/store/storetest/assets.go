@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -87,7 +88,8 @@ func assetTests() []test {
 				}
 				want := store.Asset{ID: a.ID, Key: a.Key, TenantID: e.tenant.ID, FolderID: f.ID, Name: p.Name, Description: p.Description,
 					ValueScope: store.AssetGlobal, ValueType: p.ValueType, StringValue: p.StringValue, BoolValue: p.BoolValue,
-					IntValue: p.IntValue, CredentialUsername: p.CredentialUsername, SealedValue: p.SealedValue, CreatedAt: a.CreatedAt}
+					IntValue: p.IntValue, CredentialUsername: p.CredentialUsername, SealedValue: p.SealedValue, HasDefaultValue: true,
+					CreatedAt: a.CreatedAt}
 				sameAsset(t, "AssetCreate "+p.Name, a, want)
 				got, err := s.AssetGet(c, e.tenant.ID, a.ID)
 				ok(t, err, "AssetGet "+p.Name)
@@ -257,6 +259,122 @@ func assetTests() []test {
 				ok(t, err, "ParseFilter")
 				_, _, err = s.AssetSearch(t.Context(), store.SearchParams{TenantID: e.tenant.ID, Query: odata.Query{Top: 10, Filter: x}})
 				wantInvalid(t, err, "AssetSearch with $filter="+filter)
+			}
+		}},
+		{"RobotValues", func(t *testing.T, s store.Store) {
+			c := t.Context()
+			re := mustRobotEnv(t, s)
+			tn := re.tenant.ID
+			other := mustMachine(t, s, tn, "other", "other-client")
+			r1 := mustConnect(t, s, re, re.machine, "host-1", 1, time.Now())
+			r2 := mustConnect(t, s, re, re.machine, "host-2", 1, time.Now())
+			r3 := mustConnect(t, s, re, other, "host-3", 1, time.Now())
+			sealed2 := []byte{0x00, 0xff, '2'}
+
+			// A PerRobot Credential without a default, with values for two robots: written
+			// with the asset and read back with it, in robot Id order.
+			a, err := s.AssetCreate(c, store.AssetCreateParams{TenantID: tn, FolderID: re.folder, Name: "Mailbox",
+				ValueScope: store.AssetPerRobot, ValueType: store.AssetCredential, RobotValues: []store.AssetRobotValue{
+					{RobotID: r2.ID, CredentialUsername: "two", SealedValue: sealed2},
+					{RobotID: r1.ID, CredentialUsername: "one", SealedValue: assetSealedBytes},
+				}})
+			ok(t, err, "AssetCreate PerRobot")
+			want := []store.AssetRobotValue{
+				{RobotID: r1.ID, RobotKey: r1.Key, RobotName: r1.Name, CredentialUsername: "one", SealedValue: assetSealedBytes},
+				{RobotID: r2.ID, RobotKey: r2.Key, RobotName: r2.Name, CredentialUsername: "two", SealedValue: sealed2},
+			}
+			if a.HasDefaultValue || a.ValueScope != store.AssetPerRobot {
+				t.Errorf("AssetCreate PerRobot without a default: HasDefaultValue %v, scope %s", a.HasDefaultValue, a.ValueScope)
+			}
+			same(t, "robot values of AssetCreate", a.RobotValues, want)
+			got, err := s.AssetGet(c, tn, a.ID)
+			ok(t, err, "AssetGet")
+			sameAsset(t, "AssetGet of a PerRobot asset", got, a)
+			got, err = s.AssetGetByName(c, tn, re.folder, "mailbox")
+			ok(t, err, "AssetGetByName")
+			same(t, "robot values of AssetGetByName", got.RobotValues, want)
+			g := mustAsset(t, s, tn, re.folder, "Plain")
+			page, _ := assetSearch(t, s, store.SearchParams{TenantID: tn, FolderID: re.folder}, "", "Name")
+			if len(page) != 2 || page[0].Name != "Mailbox" || page[1].Name != "Plain" {
+				t.Fatalf("AssetSearch: %v", assetNames(page))
+			}
+			same(t, "robot values in AssetSearch", page[0].RobotValues, want)
+			if page[1].RobotValues != nil || !page[1].HasDefaultValue || !g.HasDefaultValue {
+				t.Errorf("a Global asset: robot values %v, HasDefaultValue %v", page[1].RobotValues, page[1].HasDefaultValue)
+			}
+
+			v, err := s.AssetRobotValueGet(c, tn, a.ID, r2.ID)
+			ok(t, err, "AssetRobotValueGet")
+			same(t, "AssetRobotValueGet", v, want[1])
+			_, err = s.AssetRobotValueGet(c, tn, a.ID, r3.ID)
+			wantNotFound(t, err, "AssetRobotValueGet of a robot without a value")
+			_, err = s.AssetRobotValueGet(c, tn, g.ID, r1.ID)
+			wantNotFound(t, err, "AssetRobotValueGet of a Global asset")
+
+			// A robot the tenant does not have, or twice the same robot, changes nothing.
+			_, err = s.AssetCreate(c, store.AssetCreateParams{TenantID: tn, FolderID: re.folder, Name: "Ghost",
+				ValueScope: store.AssetPerRobot, ValueType: store.AssetText, RobotValues: []store.AssetRobotValue{{RobotID: missingID}}})
+			wantNotFound(t, err, "AssetCreate with a value for a missing robot")
+			_, err = s.AssetGetByName(c, tn, re.folder, "Ghost")
+			wantNotFound(t, err, "the asset of a refused create")
+			_, err = s.AssetUpdate(c, tn, a.ID, func(x store.Asset) (store.Asset, error) {
+				x.Description = "lost"
+				x.RobotValues = append(x.RobotValues, store.AssetRobotValue{RobotID: r1.ID, CredentialUsername: "again"})
+				return x, nil
+			})
+			wantConflict(t, err, "AssetUpdate with two values for one robot")
+			got, err = s.AssetGet(c, tn, a.ID)
+			ok(t, err, "AssetGet")
+			sameAsset(t, "asset after a refused update", got, a)
+
+			// An update replaces the values with those of the function and may add the
+			// default; an update that keeps them keeps them.
+			got, err = s.AssetUpdate(c, tn, a.ID, func(x store.Asset) (store.Asset, error) {
+				x.HasDefaultValue, x.CredentialUsername, x.SealedValue = true, "default", []byte("d")
+				x.RobotValues = []store.AssetRobotValue{x.RobotValues[1], {RobotID: r3.ID, CredentialUsername: "three", SealedValue: []byte("3")}}
+				x.RobotValues[0].RobotName = "ignored"
+				return x, nil
+			})
+			ok(t, err, "AssetUpdate of the robot values")
+			want = []store.AssetRobotValue{want[1],
+				{RobotID: r3.ID, RobotKey: r3.Key, RobotName: r3.Name, CredentialUsername: "three", SealedValue: []byte("3")}}
+			same(t, "robot values after the update", got.RobotValues, want)
+			if !got.HasDefaultValue || got.CredentialUsername != "default" {
+				t.Errorf("after adding the default: %+v", got)
+			}
+			got, err = s.AssetUpdate(c, tn, a.ID, func(x store.Asset) (store.Asset, error) { x.Description = "kept"; return x, nil })
+			ok(t, err, "AssetUpdate of the description")
+			same(t, "robot values after an update that keeps them", got.RobotValues, want)
+			_, err = s.AssetRobotValueGet(c, tn, a.ID, r1.ID)
+			wantNotFound(t, err, "the value of a robot the update removed")
+
+			// A robot's values go with its machine; an asset's with the asset.
+			ok(t, s.MachineDelete(c, tn, other.ID), "MachineDelete")
+			got, err = s.AssetGet(c, tn, a.ID)
+			ok(t, err, "AssetGet")
+			same(t, "robot values after the machine of one robot was deleted", got.RobotValues, want[:1])
+			ok(t, s.AssetDelete(c, tn, a.ID), "AssetDelete")
+			_, err = s.AssetRobotValueGet(c, tn, a.ID, r2.ID)
+			wantNotFound(t, err, "AssetRobotValueGet of a deleted asset")
+		}},
+		{"RobotValuesIsolation", func(t *testing.T, s store.Store) {
+			c := t.Context()
+			re := mustRobotEnv(t, s)
+			r := mustConnect(t, s, re, re.machine, "host-1", 1, time.Now())
+			a, err := s.AssetCreate(c, store.AssetCreateParams{TenantID: re.tenant.ID, FolderID: re.folder, Name: "Per",
+				ValueScope: store.AssetPerRobot, ValueType: store.AssetText, RobotValues: []store.AssetRobotValue{{RobotID: r.ID, StringValue: "mine"}}})
+			ok(t, err, "AssetCreate")
+			b := mustEnv(t, s, "globex")
+			bf := mustFolder(t, s, b.tenant.ID, 0, "Theirs")
+			_, err = s.AssetCreate(c, store.AssetCreateParams{TenantID: b.tenant.ID, FolderID: bf.ID, Name: "Stolen",
+				ValueScope: store.AssetPerRobot, ValueType: store.AssetText, RobotValues: []store.AssetRobotValue{{RobotID: r.ID, StringValue: "x"}}})
+			wantNotFound(t, err, "AssetCreate with a value for another tenant's robot")
+			_, err = s.AssetRobotValueGet(c, b.tenant.ID, a.ID, r.ID)
+			wantNotFound(t, err, "AssetRobotValueGet with another tenant")
+			v, err := s.AssetRobotValueGet(c, re.tenant.ID, a.ID, r.ID)
+			ok(t, err, "AssetRobotValueGet")
+			if v.StringValue != "mine" {
+				t.Errorf("AssetRobotValueGet: %+v", v)
 			}
 		}},
 		{"Isolation", func(t *testing.T, s store.Store) {
