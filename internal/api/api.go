@@ -47,6 +47,9 @@ type Options struct {
 	// QueueSignal wakes StartTransaction calls waiting for items (Prefer: wait); nil: one
 	// of the API's own. Pass the one the sweeper and the PostgreSQL listener feed.
 	QueueSignal *queues.Signal
+	// WaitPoll is how often a waiting StartTransaction (Prefer: wait) or robot/next looks
+	// again when no wake-up came, a fallback against a lost notification; 0: one second.
+	WaitPoll time.Duration
 	// CacheTTL is how long this node reuses organizations, tenants, principals, their
 	// roles, folders and queues it read (cache.go): changes made on other nodes show
 	// within it. 0: one second; negative: every call reads the store.
@@ -77,6 +80,8 @@ type API struct {
 	routes  []route
 	limits  *limits
 	cache   *nodeCache
+	// waitPoll is Options.WaitPoll.
+	waitPoll time.Duration
 	// refusals counts 401s, 403s and 429s by reason.
 	refusals *prometheus.CounterVec
 }
@@ -91,6 +96,10 @@ func New(o Options) *API {
 	a.routes = a.routeTable()
 	a.limits = newLimits(nil)
 	a.cache = newNodeCache(o.CacheTTL, nil)
+	a.waitPoll = o.WaitPoll
+	if a.waitPoll <= 0 {
+		a.waitPoll = queues.PollInterval
+	}
 	a.refusals = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orch_api_refusals_total",
 		Help: "Orchestrator API calls refused with 401, 403 or 429, by status and reason."}, []string{"status", "reason"})
 	if o.Registry != nil {

@@ -356,7 +356,7 @@ func robotNext(a *API, c *call) *apiError {
 			done()
 			break
 		}
-		timer := time.NewTimer(min(left, robots.PollInterval))
+		timer := time.NewTimer(min(left, a.waitPoll))
 		select {
 		case <-woken:
 		case <-timer.C:

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/openorch/openorch/internal/queues"
 	"github.com/openorch/openorch/internal/store"
 	"github.com/openorch/openorch/internal/tenancy"
 )
@@ -380,7 +379,7 @@ func startTransaction(a *API, c *call) *apiError {
 			c.w.WriteHeader(http.StatusNoContent)
 			return nil
 		}
-		timer := time.NewTimer(min(left, queues.PollInterval))
+		timer := time.NewTimer(min(left, a.waitPoll))
 		select {
 		case <-woken:
 		case <-timer.C:
