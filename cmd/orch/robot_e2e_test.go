@@ -345,9 +345,14 @@ func TestRobotEndToEnd(t *testing.T) {
 func testRobotShared(t *testing.T, engine string) {
 	e := startRobotE2E(t, engine)
 	p := e.startRobot(t, "e2e-host")
-	// The sub-second heartbeat reached the robot as it is.
-	if !strings.Contains(p.log.String(), "heartbeat="+e2eHeartbeat) {
-		t.Errorf("the robot's log does not say heartbeat=%s:\n%s", e2eHeartbeat, p.log)
+	// The sub-second heartbeat reached the robot as it is. The robot logs its connection
+	// after the server has it, so the line may come a moment after startRobot returns.
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(p.log.String(), "heartbeat="+e2eHeartbeat); {
+		if time.Now().After(deadline) {
+			t.Errorf("the robot's log does not say heartbeat=%s:\n%s", e2eHeartbeat, p.log)
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 
 	e.publish(t, "Greet", `echo "first line"
@@ -374,8 +379,11 @@ exit 3
 		j = e.waitJob(t, j.ID, 5*time.Second, "taken by the robot", func(j e2eJob) bool { return j.State != "Pending" })
 		took := time.Since(started)
 		t.Logf("job %d was %s %s after StartJobs", j.ID, j.State, took.Round(time.Millisecond))
-		if j.State != "Running" || took > time.Second {
-			t.Errorf("job %d was %s after %s; want Running within 1s", j.ID, j.State, took)
+		// The whole path with a real process, on a CI machine that may be loaded: the bound
+		// is loose. That the wake-up, not the poll, answers is shown with a one-minute poll
+		// by TestRobotProtocol and TestWakeAcrossNodes (internal/api).
+		if (j.State != "Running" && j.State != "Successful") || took > 3*time.Second {
+			t.Errorf("job %d was %s after %s; want Running within 3s", j.ID, j.State, took)
 		}
 		if j.HostMachineName == nil || *j.HostMachineName != p.host {
 			t.Errorf("job %d runs on host %v; want %s", j.ID, str(j.HostMachineName), p.host)
