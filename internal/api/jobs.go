@@ -48,7 +48,7 @@ const (
 func (a *API) jobRoutes() []route {
 	return []route{
 		{Method: "GET", Set: "Jobs", Scope: "OR.Jobs", Perm: "Jobs.View", Folder: folderOptional, Handle: listJobs,
-			Summary: "Jobs: of the folder given by a header, or of every folder where the caller may view jobs. At most 100 without $top; $top above 100 is refused. InputArguments and OutputArguments are null in the list, as UiPath's: read them with Jobs(Id). $expand=Release adds the process."},
+			Summary: "Jobs: of the folder given by a header, or of every folder where the caller may view jobs. At most 100 without $top; $top above 100 is refused. InputArguments and OutputArguments are null in the list, as UiPath's: read them with Jobs(Id). $expand=Release adds the process, $expand=Robot the robot that took the job."},
 		{Method: "GET", Set: "Jobs", Key: true, Scope: "OR.Jobs", Perm: "Jobs.View", Folder: folderOptional, Handle: getJob, NoRateLimit: true,
 			Summary: "One job by Id, with its InputArguments and OutputArguments (JSON strings). Not rate limited."},
 		{Method: "GET", Set: "Jobs", Action: "GetByKey", Scope: "OR.Jobs", Perm: "Jobs.View", Folder: folderOptional, Handle: getJobByKey,
@@ -107,6 +107,7 @@ type jobDTO struct {
 	OrganizationUnitFullyQualifiedName string       `json:"OrganizationUnitFullyQualifiedName"`
 
 	releaseID int64 // for the Release navigation
+	robotID   int64 // for the Robot navigation: the robot that took the job, 0 for none
 }
 
 // jobErrorDTO is UiPath's JobError.
@@ -133,7 +134,7 @@ func toJobDTO(j store.Job, folderPath string, withArgs bool) jobDTO {
 		Type: "Unattended", RuntimeType: "Unattended", ProcessType: "Process", Source: j.Source, SourceType: j.Source,
 		Info: optText(j.Info), HostMachineName: optText(j.HostMachineName), BatchExecutionKey: j.BatchKey, Reference: j.Reference,
 		StopStrategy: optText(j.StopStrategy), OrganizationUnitID: j.FolderID, OrganizationUnitFullyQualifiedName: folderPath,
-		releaseID: j.ReleaseID}
+		releaseID: j.ReleaseID, robotID: j.RobotID}
 	if withArgs {
 		in := j.InputArguments
 		if in == "" {
@@ -176,6 +177,34 @@ func loadJobReleases(a *API, c *call, page []any) ([]any, *apiError) {
 			r, err := a.st.ReleaseGet(c.ctx(), c.tenant.ID, id)
 			if err == nil {
 				dto := releaseDTOIn(folders[r.FolderID], r)
+				d = &dto
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return nil, internalError(c.r, err)
+			}
+			byID[id] = d
+		}
+		if d != nil {
+			out[i] = *d
+		}
+	}
+	return out, nil
+}
+
+// loadJobRobots is the Robot navigation of JobDto: the robot that took each job of a page
+// (null for a job no robot took yet, or whose robot is gone), each read once.
+func loadJobRobots(a *API, c *call, page []any) ([]any, *apiError) {
+	byID := map[int64]*robotDTO{}
+	out := make([]any, len(page))
+	for i, x := range page {
+		id := x.(jobDTO).robotID
+		if id == 0 {
+			continue
+		}
+		d, ok := byID[id]
+		if !ok {
+			r, err := a.st.RobotGet(c.ctx(), c.tenant.ID, id)
+			if err == nil {
+				dto := toRobotDTO(r)
 				d = &dto
 			} else if !errors.Is(err, store.ErrNotFound) {
 				return nil, internalError(c.r, err)

@@ -273,8 +273,10 @@ func TestJobs(t *testing.T) {
 				`"Release":{"Id":`+itoa(calc.ID)+`,"Key":"`+calc.Key+`","Name":"Calc"`)
 			r = e.get(t, base+"/odata/Jobs?$expand=Release($select=Name)&$select=Id&$filter=Id+eq+"+jobID(pyJob), ann)
 			wantStatus(t, r, 200, `"value":[{"Id":`+jobID(pyJob)+`,"Release":{"Name":"Hello"}}]`)
-			wantStatus(t, e.get(t, base+"/odata/Jobs("+jobID(cliJob[0])+")?%24expand=Robot", ann), 400,
-				"$expand: Robot is not a navigation property of Jobs; its navigation properties are Release")
+			// No robot took it: Robot is null (TestRobotProtocol expands a taken job's).
+			wantStatus(t, e.get(t, base+"/odata/Jobs("+jobID(cliJob[0])+")?%24expand=Robot", ann), 200, `"Robot":null`)
+			wantStatus(t, e.get(t, base+"/odata/Jobs("+jobID(cliJob[0])+")?%24expand=Machine", ann), 400,
+				"$expand: Machine is not a navigation property of Jobs; its navigation properties are Release, Robot")
 			r = e.get(t, base+"/odata/Jobs/UiPath.Server.Configuration.OData.GetByKey(identifier="+tsJob["Key"].(string)+")", bob)
 			wantStatus(t, r, 200, `"Id":`+jobID(tsJob)+`,`, `"InputArguments":"{\"who\":\"you\"}"`)
 			wantStatus(t, e.get(t, base+"/odata/Jobs/UiPathODataSvc.GetByKey(identifier='"+vaultJob["Key"].(string)+"')", bob), 404,

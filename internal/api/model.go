@@ -42,7 +42,8 @@ func entityTypes() []entityType {
 		{Set: "Processes", Name: "ProcessDto", DTO: reflect.TypeFor[processDTO](), Key: "Key"},
 		{Set: "Releases", Name: "ReleaseDto", DTO: reflect.TypeFor[releaseDTO]()},
 		{Set: "Jobs", Name: "JobDto", DTO: reflect.TypeFor[jobDTO](), Nav: []navigation{
-			{Name: "Release", Target: "ReleaseDto", Load: loadJobReleases}}},
+			{Name: "Release", Target: "ReleaseDto", Load: loadJobReleases},
+			{Name: "Robot", Target: "RobotDto", Load: loadJobRobots}}},
 		{Set: "Robots", Name: "RobotDto", DTO: reflect.TypeFor[robotDTO]()},
 		{Set: "Sessions", Name: "SessionDto", DTO: reflect.TypeFor[sessionDTO]()},
 		{Set: "RobotLogs", Name: "LogDto", DTO: reflect.TypeFor[robotLogDTO]()},

@@ -237,6 +237,8 @@ func TestRobotProtocol(t *testing.T) {
 				t.Errorf("next of robot b (folder Finance/AP): %d %s", gb.r.status, gb.r.raw)
 			}
 			job := got.n.Jobs[0]
+			wantStatus(t, e.get(t, base+"/odata/Jobs("+itoa(job.JobID)+")?$expand=Robot($select=Id,Name,MachineName)&$select=Id", inShared), 200,
+				`"Robot":{"Id":`+itoa(a.RobotID)+`,"Name":"worker-a@host-a","MachineName":"worker-a"}`)
 			if job.FolderPath != "Shared" || job.ProcessName != "Hello" || job.EntryPoint != "run.sh" || string(job.InputArguments) != `{"who":"robot"}` {
 				t.Errorf("assignment = %+v", job)
 			}
