@@ -125,7 +125,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	go sweeper.Run(background, queues.SweepInterval)
 	// Jobs of robots that stopped answering, or running past their maximum time, end
 	// Faulted; one node sweeps at a time.
-	robotSweeper := &robots.Sweeper{Store: db, UnresponsiveAfter: s.RobotUnresponsiveAfter, Logger: logger}
+	robotSweeper := &robots.Sweeper{Store: db, UnresponsiveAfter: s.RobotUnresponsiveAfter, LogRetention: s.RobotLogRetention, Logger: logger}
 	go robotSweeper.Run(background, 0)
 	if s.Postgres() {
 		go postgres.Listen(background, s.DatabaseURL, store.QueueNotifyChannel, signal.NotifyPayload, logger)

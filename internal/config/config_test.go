@@ -41,6 +41,7 @@ func TestLoadDefaults(t *testing.T) {
 		RobotUnresponsiveAfter: 2 * time.Minute,
 		QueueItemAbandonAfter:  24 * time.Hour,
 		QueueItemRetention:     30 * 24 * time.Hour,
+		RobotLogRetention:      30 * 24 * time.Hour,
 		LogFormat:              "text",
 		LogLevel:               "info",
 		TokenSigningAlg:        "ES256",
@@ -63,6 +64,7 @@ func TestLoadPrecedence(t *testing.T) {
   secretKeyFile: file.key
   trustedProxies: [10.0.0.0/8]
   robotHeartbeatInterval: 10s
+  robotLogRetention: 168h
 `
 	tests := []struct {
 		name  string
@@ -83,6 +85,7 @@ func TestLoadPrecedence(t *testing.T) {
 				expect(t, "TrustedProxies", s.TrustedProxies, []string{"10.0.0.0/8"})
 				expect(t, "RobotHeartbeatInterval", s.RobotHeartbeatInterval, 10*time.Second)
 				expect(t, "RobotUnresponsiveAfter", s.RobotUnresponsiveAfter, 2*time.Minute)
+				expect(t, "RobotLogRetention", s.RobotLogRetention, 7*24*time.Hour)
 			},
 		},
 		{
@@ -91,6 +94,7 @@ func TestLoadPrecedence(t *testing.T) {
 			env: env{
 				"ORCH_LISTEN": ":9000", "ORCH_LOG_LEVEL": "DEBUG", "ORCH_DATA_DIR": "/var/lib/orch",
 				"ORCH_TRUSTED_PROXIES": " 192.168.0.0/16, 127.0.0.1 ,", "ORCH_ROBOT_HEARTBEAT_INTERVAL": "1m",
+				"ORCH_ROBOT_LOG_RETENTION": "48h",
 			},
 			check: func(t *testing.T, s Server) {
 				expect(t, "Listen", s.Listen, ":9000")
@@ -99,6 +103,7 @@ func TestLoadPrecedence(t *testing.T) {
 				expect(t, "DataDir", s.DataDir, "/var/lib/orch")
 				expect(t, "TrustedProxies", s.TrustedProxies, []string{"192.168.0.0/16", "127.0.0.1"})
 				expect(t, "RobotHeartbeatInterval", s.RobotHeartbeatInterval, time.Minute)
+				expect(t, "RobotLogRetention", s.RobotLogRetention, 48*time.Hour)
 			},
 		},
 		{

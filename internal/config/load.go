@@ -50,6 +50,8 @@ var settings = []setting{
 		"a queue item InProgress this long without a result becomes Abandoned (and is retried if its queue says so)"},
 	{"queue-item-retention", "ORCH_QUEUE_ITEM_RETENTION", "queueItemRetention", "720h", "DURATION",
 		"finished queue items (Successful, Failed, Abandoned, Retried, Deleted) are deleted this long after their last change; their references stay taken"},
+	{"robot-log-retention", "ORCH_ROBOT_LOG_RETENTION", "robotLogRetention", "720h", "DURATION",
+		"the lines jobs' processes wrote (RobotLogs) are deleted this long after they were written"},
 	{"log-format", "ORCH_LOG_FORMAT", "logFormat", "text", "text|json",
 		"log format"},
 	{"token-signing-alg", "ORCH_TOKEN_SIGNING_ALG", "tokenSigningAlg", "ES256", "ES256|RS256",
@@ -192,6 +194,7 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	srv.RobotUnresponsiveAfter, _ = time.ParseDuration(res["robot-unresponsive-after"].value)
 	srv.QueueItemAbandonAfter, _ = time.ParseDuration(res["queue-item-abandon-after"].value)
 	srv.QueueItemRetention, _ = time.ParseDuration(res["queue-item-retention"].value)
+	srv.RobotLogRetention, _ = time.ParseDuration(res["robot-log-retention"].value)
 
 	if err := checkServer(srv, res); err != nil {
 		return Config{}, err
@@ -277,6 +280,8 @@ func fileServerValue(fs FileServer, key string) string {
 		return fs.QueueItemAbandonAfter
 	case "queueItemRetention":
 		return fs.QueueItemRetention
+	case "robotLogRetention":
+		return fs.RobotLogRetention
 	case "logFormat":
 		return fs.LogFormat
 	case "logLevel":

@@ -82,7 +82,7 @@ func checkValue(name, v string) error {
 				return fmt.Errorf("%q: %w", p, err)
 			}
 		}
-	case "robot-heartbeat-interval", "robot-unresponsive-after", "queue-item-abandon-after", "queue-item-retention":
+	case "robot-heartbeat-interval", "robot-unresponsive-after", "queue-item-abandon-after", "queue-item-retention", "robot-log-retention":
 		return checkDuration(v)
 	case "log-format":
 		switch strings.ToLower(v) {

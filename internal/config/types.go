@@ -36,9 +36,11 @@ type Server struct {
 	// QueueItemRetention: finished items are deleted this long after their last change.
 	QueueItemAbandonAfter time.Duration
 	QueueItemRetention    time.Duration
-	LogFormat             string // text | json
-	LogLevel              string // debug | info | warn | error
-	TokenSigningAlg       string // ES256 | RS256: the algorithm of new signing keys
+	// RobotLogRetention: robot log lines are deleted this long after they were written.
+	RobotLogRetention time.Duration
+	LogFormat         string // text | json
+	LogLevel          string // debug | info | warn | error
+	TokenSigningAlg   string // ES256 | RS256: the algorithm of new signing keys
 }
 
 // Postgres reports whether the settings select the PostgreSQL engine.
@@ -64,6 +66,7 @@ type FileServer struct {
 	RobotUnresponsiveAfter string   `yaml:"robotUnresponsiveAfter"`
 	QueueItemAbandonAfter  string   `yaml:"queueItemAbandonAfter"`
 	QueueItemRetention     string   `yaml:"queueItemRetention"`
+	RobotLogRetention      string   `yaml:"robotLogRetention"`
 	LogFormat              string   `yaml:"logFormat"`
 	LogLevel               string   `yaml:"logLevel"`
 	TokenSigningAlg        string   `yaml:"tokenSigningAlg"`
