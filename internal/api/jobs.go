@@ -155,67 +155,29 @@ func toJobDTO(j store.Job, folderPath string, withArgs bool) jobDTO {
 }
 
 // loadJobReleases is the Release navigation of JobDto: the processes of a page, each read
-// once; a deleted process is null.
+// once (null for a job whose process is gone).
 func loadJobReleases(a *API, c *call, page []any) ([]any, *apiError) {
-	folders := map[int64]tenancy.Folder{}
 	fs, err := a.st.FolderList(c.ctx(), c.tenant.ID)
 	if err != nil {
 		return nil, internalError(c.r, err)
 	}
+	folders := make(map[int64]tenancy.Folder, len(fs))
 	for _, f := range fs {
 		folders[f.ID] = f
 	}
-	byID := map[int64]*releaseDTO{}
-	out := make([]any, len(page))
-	for i, x := range page {
-		id := x.(jobDTO).releaseID
-		if id == 0 {
-			continue
-		}
-		d, ok := byID[id]
-		if !ok {
-			r, err := a.st.ReleaseGet(c.ctx(), c.tenant.ID, id)
-			if err == nil {
-				dto := releaseDTOIn(folders[r.FolderID], r)
-				d = &dto
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return nil, internalError(c.r, err)
-			}
-			byID[id] = d
-		}
-		if d != nil {
-			out[i] = *d
-		}
-	}
-	return out, nil
+	return loadByID(c, page, func(j jobDTO) int64 { return j.releaseID }, func(id int64) (releaseDTO, error) {
+		r, err := a.st.ReleaseGet(c.ctx(), c.tenant.ID, id)
+		return releaseDTOIn(folders[r.FolderID], r), err
+	})
 }
 
 // loadJobRobots is the Robot navigation of JobDto: the robot that took each job of a page
 // (null for a job no robot took yet, or whose robot is gone), each read once.
 func loadJobRobots(a *API, c *call, page []any) ([]any, *apiError) {
-	byID := map[int64]*robotDTO{}
-	out := make([]any, len(page))
-	for i, x := range page {
-		id := x.(jobDTO).robotID
-		if id == 0 {
-			continue
-		}
-		d, ok := byID[id]
-		if !ok {
-			r, err := a.st.RobotGet(c.ctx(), c.tenant.ID, id)
-			if err == nil {
-				dto := toRobotDTO(r)
-				d = &dto
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return nil, internalError(c.r, err)
-			}
-			byID[id] = d
-		}
-		if d != nil {
-			out[i] = *d
-		}
-	}
-	return out, nil
+	return loadByID(c, page, func(j jobDTO) int64 { return j.robotID }, func(id int64) (robotDTO, error) {
+		r, err := a.st.RobotGet(c.ctx(), c.tenant.ID, id)
+		return toRobotDTO(r), err
+	})
 }
 
 // listJobs serves GET /odata/Jobs.

@@ -1,12 +1,15 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/openorch/openorch/internal/store"
 )
 
 // The entity model: what the $metadata document declares and what $select and $expand
@@ -101,6 +104,34 @@ func inline[T, V any](name, target string, get func(T) V) navigation {
 			}
 			return out, nil
 		}}
+}
+
+// loadByID is the Load of a navigation to one related entity named by an id: for each
+// entity of a page, the DTO of the entity with the id idOf gives (0: none), each id read
+// once with get; an id that is not found, or 0, gives null.
+func loadByID[T, D any](c *call, page []any, idOf func(T) int64, get func(id int64) (D, error)) ([]any, *apiError) {
+	byID := map[int64]*D{}
+	out := make([]any, len(page))
+	for i, x := range page {
+		id := idOf(x.(T))
+		if id == 0 {
+			continue
+		}
+		d, ok := byID[id]
+		if !ok {
+			v, err := get(id)
+			if err == nil {
+				d = &v
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return nil, internalError(c.r, err)
+			}
+			byID[id] = d
+		}
+		if d != nil {
+			out[i] = *d
+		}
+	}
+	return out, nil
 }
 
 func (t *entityType) key() string {

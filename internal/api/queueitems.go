@@ -166,30 +166,14 @@ func toEventDTO(e store.QueueItemEvent) queueItemEventDTO {
 // loadItemQueues is the QueueDefinition navigation of QueueItemDto: the queues of a page,
 // read once.
 func loadItemQueues(a *API, c *call, page []any) ([]any, *apiError) {
-	byID := map[int64]*queueDefinitionDTO{}
 	paths, e := a.folderPaths(c)
 	if e != nil {
 		return nil, e
 	}
-	out := make([]any, len(page))
-	for i, x := range page {
-		it := x.(queueItemDTO)
-		d, ok := byID[it.QueueDefinitionID]
-		if !ok {
-			q, err := a.st.QueueDefinitionGet(c.ctx(), c.tenant.ID, it.QueueDefinitionID)
-			if err == nil {
-				dto := toQueueDTO(q, paths[q.FolderID])
-				d = &dto
-			} else if !errors.Is(err, store.ErrNotFound) {
-				return nil, internalError(c.r, err)
-			}
-			byID[it.QueueDefinitionID] = d
-		}
-		if d != nil {
-			out[i] = *d
-		}
-	}
-	return out, nil
+	return loadByID(c, page, func(it queueItemDTO) int64 { return it.QueueDefinitionID }, func(id int64) (queueDefinitionDTO, error) {
+		q, err := a.st.QueueDefinitionGet(c.ctx(), c.tenant.ID, id)
+		return toQueueDTO(q, paths[q.FolderID]), err
+	})
 }
 
 // folderPaths maps the tenant's folder ids to their FullyQualifiedName.

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/openorch/openorch/internal/store"
+	"github.com/openorch/openorch/internal/sweep"
 	"github.com/openorch/openorch/internal/wake"
 )
 
@@ -65,18 +66,9 @@ func (w *Sweeper) Run(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = SweepInterval
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if _, err := w.Sweep(ctx); err != nil && ctx.Err() == nil {
-			w.logger().Error("queue sweep failed; it runs again at the next interval", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	sweep.Every(ctx, interval, func(ctx context.Context) error { _, err := w.Sweep(ctx); return err }, func(err error) {
+		w.logger().Error("queue sweep failed; it runs again at the next interval", "err", err)
+	})
 }
 
 // sweepBatches bounds the deletions of one sweep: a backlog is worked off over several

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/openorch/openorch/internal/store"
+	"github.com/openorch/openorch/internal/sweep"
 	"github.com/openorch/openorch/internal/wake"
 )
 
@@ -69,18 +70,9 @@ func (w *Sweeper) Run(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = SweepInterval(w.unresponsiveAfter())
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if _, err := w.Sweep(ctx); err != nil && ctx.Err() == nil {
-			w.logger().Error("robot sweep failed; it runs again at the next interval", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	sweep.Every(ctx, interval, func(ctx context.Context) error { _, err := w.Sweep(ctx); return err }, func(err error) {
+		w.logger().Error("robot sweep failed; it runs again at the next interval", "err", err)
+	})
 }
 
 // logBatches bounds the log deletions of one sweep, in batches of store.RobotLogSweepBatch.
