@@ -96,7 +96,10 @@ func TestRobotSIGTERM(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	robottest.Eventually(t, 20*time.Second, "the robot connected", func() bool { return len(s.Connects()) > 0 })
+	// Connected means the robot has the connect answer: it asks for work only then. (A
+	// robot stopped while its connect is on the way exits without a disconnect; its session
+	// then ends as unresponsive.)
+	robottest.Eventually(t, 20*time.Second, "the robot connected", func() bool { return len(s.Nexts()) > 0 })
 	cmd.Process.Signal(syscall.SIGTERM)
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
