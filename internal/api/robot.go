@@ -801,7 +801,7 @@ func (g *robotGauges) Collect(ch chan<- prometheus.Metric) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	st, err := g.st.RobotStats(ctx, time.Now().Add(-g.unresponsiveAfter))
+	st, err := g.st.RobotStats(ctx, 0, time.Now().Add(-g.unresponsiveAfter))
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(robotsConnectedDesc, err)
 		return

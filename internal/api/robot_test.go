@@ -200,6 +200,9 @@ func TestRobotProtocol(t *testing.T) {
 				t.Errorf("connect = %+v, want worker-a@host-a with the machine's 2 slots", a)
 			}
 			b := connect(t, e, tokB, "host-b")
+			// The license counts the slots of the connected robots as used.
+			wantStatus(t, e.get(t, base+"/odata/Settings/UiPath.Server.Configuration.OData.GetLicense", inShared), 200,
+				`"Used":{"Unattended":4,`)
 			if r := robotPost(t, e, tokB, "next", map[string]any{"robotKey": a.RobotKey, "freeSlots": 1, "waitSeconds": 0}); r.status != 403 {
 				t.Errorf("next with another machine's robot: %d %s", r.status, r.raw)
 			}

@@ -52,8 +52,8 @@ type licenseDTO struct {
 }
 
 // getLicense serves GET /odata/Settings/…GetLicense. Clients use it as a token probe. The
-// unattended robots allowed are the slots of the tenant's machines; none are counted as
-// used yet.
+// unattended robots allowed are the slots of the tenant's machines; those used are the
+// slots of its robots that are connected and answering.
 func getLicense(a *API, c *call) *apiError {
 	ms, err := a.st.MachineList(c.ctx(), c.tenant.ID)
 	if err != nil {
@@ -65,6 +65,11 @@ func getLicense(a *API, c *call) *apiError {
 	for _, m := range ms {
 		d.Allowed.Unattended += m.Slots
 	}
+	st, err := a.st.RobotStats(c.ctx(), c.tenant.ID, a.now().Add(-a.robots.unresponsiveAfter))
+	if err != nil {
+		return internalError(c.r, err)
+	}
+	d.Used.Unattended = st.Slots
 	writeJSON(c.w, http.StatusOK, withContext(c.base+"/odata/$metadata#UiPath.Application.Dto.License.LicenseDto", d))
 	return nil
 }

@@ -69,7 +69,8 @@ type RobotStore interface {
 	// its part; p.LogsOnly skips the jobs.
 	RobotSweep(ctx context.Context, p RobotSweepParams) (RobotSweepResult, error)
 	// RobotStats counts, across the installation, what the metrics show.
-	RobotStats(ctx context.Context, connectedSince time.Time) (RobotStats, error)
+	// With tenantID 0 it counts the whole installation.
+	RobotStats(ctx context.Context, tenantID int64, connectedSince time.Time) (RobotStats, error)
 }
 
 // The states of a robot's session (UiPath's SessionState, less Unknown).

@@ -469,18 +469,20 @@ func (s *DB) sweepOverdue(ctx context.Context, grace time.Duration, now time.Tim
 }
 
 // RobotStats implements store.Store.
-func (s *DB) RobotStats(ctx context.Context, connectedSince time.Time) (store.RobotStats, error) {
+func (s *DB) RobotStats(ctx context.Context, tenantID int64, connectedSince time.Time) (store.RobotStats, error) {
 	var st store.RobotStats
+	// $1 = 0 counts every tenant.
+	const ofTenant = ` AND ($1 = 0 OR tenant_id = $1)`
 	err := s.r().QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(slots), 0) FROM robots
-		WHERE state <> 'Disconnected' AND reporting_time >= $1`, s.t(connectedSince)).Scan(&st.Connected, &st.Slots)
+		WHERE state <> 'Disconnected' AND reporting_time >= $2`+ofTenant, tenantID, s.t(connectedSince)).Scan(&st.Connected, &st.Slots)
 	if err != nil {
 		return st, err
 	}
-	if err := s.r().QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE robot_id IS NOT NULL AND state IN `+runningStates).
-		Scan(&st.BusySlots); err != nil {
+	if err := s.r().QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE robot_id IS NOT NULL AND state IN `+runningStates+ofTenant,
+		tenantID).Scan(&st.BusySlots); err != nil {
 		return st, err
 	}
-	err = s.r().QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE state = 'Pending'`).Scan(&st.PendingJobs)
+	err = s.r().QueryRowContext(ctx, `SELECT COUNT(*) FROM jobs WHERE state = 'Pending'`+ofTenant, tenantID).Scan(&st.PendingJobs)
 	return st, err
 }
 

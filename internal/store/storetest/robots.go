@@ -345,10 +345,21 @@ func robotTests() []test {
 			if total != 1 || logs[0].Message != "new" || logs[0].Level != "Error" || logs[0].JobKey != lost[0].Key || logs[0].JobID != lost[0].ID {
 				t.Errorf("RobotLogSearch = %+v (%d)", logs, total)
 			}
-			st, err := s.RobotStats(c, t0)
+			st, err := s.RobotStats(c, 0, t0)
 			ok(t, err, "RobotStats")
-			if st.Connected != 2 || st.BusySlots != 0 || st.PendingJobs != 0 {
+			if st.Connected != 2 || st.Slots != 2 || st.BusySlots != 0 || st.PendingJobs != 0 {
 				t.Errorf("RobotStats = %+v", st)
+			}
+			// By tenant: this one's, and another's, which has none.
+			st, err = s.RobotStats(c, re.tenant.ID, t0)
+			ok(t, err, "RobotStats of the tenant")
+			if st.Connected != 2 || st.Slots != 2 {
+				t.Errorf("RobotStats of the tenant = %+v", st)
+			}
+			st, err = s.RobotStats(c, re.tenant.ID+1000, t0)
+			ok(t, err, "RobotStats of another tenant")
+			if st != (store.RobotStats{}) {
+				t.Errorf("RobotStats of another tenant = %+v, want zeros", st)
 			}
 		}},
 	}
