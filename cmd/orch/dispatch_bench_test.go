@@ -379,6 +379,10 @@ func (e *dispatchEnv) runBatch(ctx context.Context, n int) (float64, error) {
 		if *page.Count == 0 {
 			break
 		}
+		// The count and the page are two reads: the job counted may have ended between them.
+		if len(page.Value) == 0 {
+			continue
+		}
 		if st := page.Value[0].State; st == "Faulted" || st == "Stopped" {
 			return 0, fmt.Errorf("job %d ended %s: %+v", page.Value[0].ID, st, page.Value[0].JobError)
 		}
