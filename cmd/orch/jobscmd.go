@@ -113,8 +113,16 @@ const (
 
 // waitJob polls a job until it ends, showing its state changes on stderr.
 func (c *cli) waitJob(ctx context.Context, s *session, co *common, j client.Job) error {
-	fmt.Fprintf(c.stderr, "job %d: %s\n", j.ID, j.State)
-	last, interval := j.State, waitFirstInterval
+	// While a job waits, its Info says for what (no robot connected, every slot busy): shown
+	// with the state, so that a wait that will not end on its own says why.
+	status := func(j client.Job) string {
+		if i := str(j.Info); j.State == "Pending" && i != "" {
+			return fmt.Sprintf("job %d: %s (%s)", j.ID, j.State, i)
+		}
+		return fmt.Sprintf("job %d: %s", j.ID, j.State)
+	}
+	last, interval := status(j), waitFirstInterval
+	fmt.Fprintln(c.stderr, last)
 	for !j.Ended() {
 		select {
 		case <-ctx.Done():
@@ -127,9 +135,9 @@ func (c *cli) waitJob(ctx context.Context, s *session, co *common, j client.Job)
 			return s.fail(err)
 		}
 		j = *got
-		if j.State != last {
-			fmt.Fprintf(c.stderr, "job %d: %s\n", j.ID, j.State)
-			last, interval = j.State, waitFirstInterval
+		if now := status(j); now != last {
+			fmt.Fprintln(c.stderr, now)
+			last, interval = now, waitFirstInterval
 		}
 	}
 	if co.output == "json" {

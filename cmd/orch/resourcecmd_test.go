@@ -149,7 +149,8 @@ func TestJobsStartListStopWait(t *testing.T) {
 	r := <-done
 	var u usageError
 	if r.err == nil || errors.As(r.err, &u) || !strings.Contains(r.err.Error(), "Stopped") ||
-		!strings.Contains(r.out, "State: Stopped") || !strings.Contains(r.errOut, "Pending") {
+		!strings.Contains(r.out, "State: Stopped") || !strings.Contains(r.errOut, "job "+waitID+": Pending (") ||
+		!strings.Contains(r.errOut, "robot") {
 		t.Fatalf("jobs start --wait on a stopped job: %v\nstdout: %s\nstderr: %s", r.err, r.out, r.errOut)
 	}
 	// Stopping it again is refused: it has ended.
