@@ -114,7 +114,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	robotSignal := robots.NewSignal()
 	api.New(api.Options{Store: db, Auth: ids, PublicURL: publicURL, Logger: logger, Version: Version, Registry: srv.Registry(),
 		Revoker: api.DenyListRevoker(deny), SecretKey: key, QueueSignal: signal, RobotSignal: robotSignal,
-		RobotHeartbeatInterval: s.RobotHeartbeatInterval, RobotUnresponsiveAfter: s.RobotUnresponsiveAfter}).Mount(srv)
+		RobotHeartbeatInterval: s.RobotHeartbeatInterval, RobotUnresponsiveAfter: s.RobotUnresponsiveAfter,
+		Stopping: ctx.Done()}).Mount(srv)
 	legacy.New(legacy.Options{Store: db, Identity: ids, PublicURL: publicURL}).Mount(srv)
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()

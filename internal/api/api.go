@@ -47,6 +47,10 @@ type Options struct {
 	// QueueSignal wakes StartTransaction calls waiting for items (Prefer: wait); nil: one
 	// of the API's own. Pass the one the sweeper and the PostgreSQL listener feed.
 	QueueSignal *queues.Signal
+	// Stopping, when it is closed, says the server is shutting down: calls that wait
+	// (StartTransaction with Prefer: wait, robot/next) answer at once, as when their wait
+	// is over, instead of holding the shutdown up. nil: never.
+	Stopping <-chan struct{}
 	// WaitPoll is how often a waiting StartTransaction (Prefer: wait) or robot/next looks
 	// again when no wake-up came, a fallback against a lost notification; 0: one second.
 	WaitPoll time.Duration
@@ -65,6 +69,16 @@ type Options struct {
 	JobTokens JobTokenIssuer
 }
 
+// shuttingDown reports whether the server has begun to shut down (Options.Stopping).
+func (a *API) shuttingDown() bool {
+	select {
+	case <-a.stopping:
+		return true
+	default:
+		return false
+	}
+}
+
 // API serves the Orchestrator API.
 type API struct {
 	st      store.Store
@@ -80,8 +94,9 @@ type API struct {
 	routes  []route
 	limits  *limits
 	cache   *nodeCache
-	// waitPoll is Options.WaitPoll.
+	// waitPoll is Options.WaitPoll; stopping is Options.Stopping.
 	waitPoll time.Duration
+	stopping <-chan struct{}
 	// refusals counts 401s, 403s and 429s by reason.
 	refusals *prometheus.CounterVec
 }
@@ -96,7 +111,7 @@ func New(o Options) *API {
 	a.routes = a.routeTable()
 	a.limits = newLimits(nil)
 	a.cache = newNodeCache(o.CacheTTL, nil)
-	a.waitPoll = o.WaitPoll
+	a.waitPoll, a.stopping = o.WaitPoll, o.Stopping
 	if a.waitPoll <= 0 {
 		a.waitPoll = queues.PollInterval
 	}

@@ -352,7 +352,7 @@ func robotNext(a *API, c *call) *apiError {
 			return nil
 		}
 		left := time.Until(deadline)
-		if left <= 0 {
+		if left <= 0 || a.shuttingDown() {
 			done()
 			break
 		}
@@ -361,6 +361,7 @@ func robotNext(a *API, c *call) *apiError {
 		case <-woken:
 		case <-timer.C:
 		case <-c.ctx().Done():
+		case <-a.stopping:
 		}
 		timer.Stop()
 		done()

@@ -609,3 +609,44 @@ func TestRobotLostJob(t *testing.T) {
 		})
 	}
 }
+
+// TestWaitsEndOnShutdown shows the calls that wait — robot/next and StartTransaction with
+// Prefer: wait — answer 204 at once when the server begins to shut down, rather than hold
+// the shutdown up for the rest of their wait.
+func TestWaitsEndOnShutdown(t *testing.T) {
+	t.Parallel()
+	stopping := make(chan struct{})
+	e := newEnvWith(t, engines()["sqlite"], func(o *api.Options) { o.Stopping, o.WaitPoll = stopping, slowPoll })
+	_, tok := robotMachine(t, e, "worker-s", "Shared")
+	rb := connect(t, e, tok, "host-s")
+	who := queueCallers(t, e)
+	mkQueue(t, e, who.ann, `{"Name":"Quiet"}`)
+	type answer struct {
+		what   string
+		status int
+		at     time.Time
+	}
+	answers := make(chan answer, 2)
+	go func() {
+		r := robotPost(t, e, tok, "next", map[string]any{"robotKey": rb.RobotKey, "freeSlots": 1, "waitSeconds": 30})
+		answers <- answer{"robot/next", r.status, time.Now()}
+	}()
+	go func() {
+		r := e.send(t, "POST", base+"/odata/Queues/UiPathODataSvc.StartTransaction", `{"transactionData":{"Name":"Quiet"}}`,
+			with(who.bot, "Prefer", "wait=30"))
+		answers <- answer{"StartTransaction", r.status, time.Now()}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	close(stopping)
+	closed := time.Now()
+	for range 2 {
+		select {
+		case a := <-answers:
+			if a.status != http.StatusNoContent || a.at.Sub(closed) > wakeBound {
+				t.Errorf("%s answered %d %v after the shutdown began; want 204 at once", a.what, a.status, a.at.Sub(closed))
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("a waiting call did not answer when the server began to shut down")
+		}
+	}
+}

@@ -374,7 +374,7 @@ func startTransaction(a *API, c *call) *apiError {
 			return a.writeItem(c, http.StatusOK, it)
 		}
 		left := time.Until(deadline)
-		if left <= 0 {
+		if left <= 0 || a.shuttingDown() {
 			stop()
 			c.w.WriteHeader(http.StatusNoContent)
 			return nil
@@ -384,6 +384,7 @@ func startTransaction(a *API, c *call) *apiError {
 		case <-woken:
 		case <-timer.C:
 		case <-c.ctx().Done():
+		case <-a.stopping:
 		}
 		timer.Stop()
 		stop()
