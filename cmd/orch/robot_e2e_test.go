@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -47,7 +48,12 @@ func startRobotE2E(t *testing.T, engine string) *robotE2E {
 		args = append(args, "--database-url", storetest.PostgresURL(t))
 		kv = map[string]string{"ORCH_SECRET_KEY": strings.Repeat("5a", 32)}
 	}
-	s := startServe(t, env(kv), args...)
+	return newRobotE2E(t, startServe(t, env(kv), args...))
+}
+
+// newRobotE2E signs the demo app in to a --demo server s: a token for the API, and the CLI.
+func newRobotE2E(t *testing.T, s *served) *robotE2E {
+	t.Helper()
 	e := &robotE2E{cliDemo: cliDemo{served: s, ex: demoExports(s.Stdout.String())}}
 	resp, err := http.PostForm(e.URL+"/identity_/connect/token", url.Values{"grant_type": {"client_credentials"},
 		"client_id": {e.ex["ORCH_DEMO_CLIENT_ID"]}, "client_secret": {e.ex["ORCH_DEMO_CLIENT_SECRET"]}})
@@ -642,4 +648,55 @@ while kill -0 "$PPID" 2>/dev/null; do sleep 0.1; done
 	if !ok || !s.IsUnresponsive || s.State == "Disconnected" || s.RunningJobs != 0 {
 		t.Errorf("session of the killed robot: %+v (found %v); want IsUnresponsive, not Disconnected, no running job", s, ok)
 	}
+}
+
+// TestRobotSurvivesServerRestart stops the server while a job runs and starts it again on
+// the same data and address: the robot reconnects, naming the job it still runs, and the
+// job ends Successful with its output, as the robot reports it once the server is back.
+func TestRobotSurvivesServerRestart(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	// Robots are declared unresponsive only after 30 s: the restart, and the robot's
+	// backoff, take less, so the job is not ended for its robot's silence.
+	args := []string{"--data-dir", t.TempDir(), "--listen", addr, "--robot-heartbeat-interval", e2eHeartbeat,
+		"--robot-unresponsive-after", "30s"}
+	first := startServe(t, env(nil), append([]string{"--demo"}, args...)...)
+	e := newRobotE2E(t, first)
+	p := e.startRobot(t, "restart-host")
+	e.publish(t, "Patient", `echo "before"
+while [ ! -e "$ORCH_INPUT_FILE.go" ] && [ $(( ${n:=0} )) -lt 100 ]; do n=$((n + 1)); sleep 0.1; done
+echo "after"
+printf '{"waited":%d}' "$n" > "$ORCH_OUTPUT_FILE"
+`)
+	j := e.startJob(t, "Patient", "")
+	e.waitLog(t, j.Key, "before")
+
+	if err := first.stop(); err != nil {
+		t.Fatalf("the first server did not stop cleanly: %v", err)
+	}
+	stoppedAt := time.Now()
+	// The job goes on without a server; its process ends after about 10 s.
+	time.Sleep(time.Second)
+	second := startServe(t, env(nil), args...)
+	if second.URL != first.URL {
+		t.Fatalf("the second server serves %s, not %s", second.URL, first.URL)
+	}
+	e.served = second
+	ended := e.waitEnded(t, j.ID, "Successful")
+	if out := ended.output(t); out["waited"] == nil {
+		t.Errorf("output arguments %v; want what the process wrote", out)
+	}
+	if got := messages(e.logs(t, j.Key), "Info"); !slices.Equal(got, []string{"before", "after"}) {
+		t.Errorf("the job's Info lines %q; want before and after, each once", got)
+	}
+	// The robot connected again, naming the job it still ran.
+	if n := strings.Count(p.log.String(), "msg=connected"); n < 2 {
+		t.Errorf("the robot connected %d times; want again after the restart\n%s", n, p.log)
+	}
+	t.Logf("job %d ended %s after the server stopped", j.ID, time.Since(stoppedAt).Round(time.Millisecond))
 }
