@@ -122,7 +122,9 @@ type Robot struct {
 	tokens *tokenSource
 	logs   *shipper
 
-	connMu sync.Mutex // one reconnection at a time
+	// conn admits one reconnection at a time; a caller whose context ends stops waiting
+	// for it (a loop being shut down must not wait for another's reconnection).
+	conn chan struct{}
 
 	mu         sync.Mutex
 	robotKey   string
@@ -190,7 +192,7 @@ func New(cfg Config) (*Robot, error) {
 		return nil, fmt.Errorf("robot: %w", err)
 	}
 	r := &Robot{cfg: cfg, log: cfg.Logger, api: api, tokens: ts, jobs: map[string]*job{},
-		reportKick: make(chan struct{}, 1), pkgLocks: map[string]*sync.Mutex{}}
+		reportKick: make(chan struct{}, 1), pkgLocks: map[string]*sync.Mutex{}, conn: make(chan struct{}, 1)}
 	r.logs = newShipper(r)
 	return r, nil
 }
@@ -402,8 +404,12 @@ func (r *Robot) connectLoop(ctx context.Context, first bool) error {
 // reconnect connects again after a call found the server gone, unless another loop
 // already did since gen.
 func (r *Robot) reconnect(ctx context.Context, gen int) error {
-	r.connMu.Lock()
-	defer r.connMu.Unlock()
+	select {
+	case r.conn <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-r.conn }()
 	if _, g := r.session(); g != gen {
 		return nil
 	}
