@@ -10,9 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,43 +18,25 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/openorch/openorch/client"
+	"github.com/openorch/openorch/internal/testutil"
 )
 
 // orchBin is the orch binary, built once, that the end-to-end tests serve with.
 var orchBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "orch-client-")
+	bin, remove, err := testutil.BuildOrch("../cmd/orch")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	orchBin = filepath.Join(dir, "orch")
-	if out, err := exec.Command("go", "build", "-o", orchBin, "../cmd/orch").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build orch: %v\n%s", err, out)
-		os.Exit(1)
-	}
+	orchBin = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer = testutil.Buffer
 
 // demoServer is `orch serve --demo` on a free port, with the demo's exported values.
 type demoServer struct {

@@ -2,56 +2,36 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/openorch/openorch/internal/testutil"
 )
 
 // orchBin is the orch binary built once for the tests that need a real process.
 var orchBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "orch-bin-")
+	bin, remove, err := testutil.BuildOrch(".")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	orchBin = filepath.Join(dir, "orch")
-	if out, err := exec.Command("go", "build", "-o", orchBin, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build orch: %v\n%s", err, out)
-		os.Exit(1)
-	}
+	orchBin = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
 }
 
 // syncBuffer is an io.Writer that many goroutines may write while a test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testutil.Buffer
 
 // served is an in-process `orch serve` started by a test.
 type served struct {
