@@ -606,34 +606,5 @@ func TestAssetGoldenShape(t *testing.T) {
 	}
 	r := e.get(t, base+"/odata/Assets?$orderby=Id&$count=true", ann)
 	wantStatus(t, r, 200)
-	checkAssetGolden(t, "assets", r.raw)
-}
-
-// checkAssetGolden compares a JSON answer with testdata/golden/name.json as TestGoldenShapes
-// does (same -update flag and volatile parts).
-func checkAssetGolden(t *testing.T, name, raw string) {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal([]byte(raw), &v); err != nil {
-		t.Fatalf("%s: not JSON: %s", name, raw)
-	}
-	b, _ := json.MarshalIndent(v, "", "  ")
-	got := string(b) + "\n"
-	for _, x := range volatile {
-		got = x.re.ReplaceAllString(got, x.with)
-	}
-	path := filepath.Join("testdata", "golden", name+".json")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%s: %v (run go test -run TestAssetGoldenShape -update ./internal/api)", name, err)
-	}
-	if got != string(want) {
-		t.Errorf("%s: the answer's shape changed (run with -update if intended):\n--- got\n%s--- want\n%s", name, got, strings.TrimSpace(string(want)))
-	}
+	checkGolden(t, "assets", r.raw)
 }

@@ -51,29 +51,40 @@ func TestGoldenShapes(t *testing.T) {
 	}
 	for name, c := range cases {
 		r := e.get(t, c.path, c.headers)
-		var v any
-		if err := json.Unmarshal([]byte(r.raw), &v); err != nil {
-			t.Fatalf("%s: not JSON: %s", name, r.raw)
+		checkGolden(t, name, r.raw)
+	}
+}
+
+// checkGolden compares a JSON answer, indented and with its volatile parts (and what
+// normalize replaces) masked, with testdata/golden/name.json; with -update it rewrites
+// the file instead.
+func checkGolden(t *testing.T, name, raw string, normalize ...func(string) string) {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+		t.Fatalf("%s: not JSON: %s", name, raw)
+	}
+	b, _ := json.MarshalIndent(v, "", "  ")
+	got := string(b) + "\n"
+	for _, x := range volatile {
+		got = x.re.ReplaceAllString(got, x.with)
+	}
+	for _, f := range normalize {
+		got = f(got)
+	}
+	path := filepath.Join("testdata", "golden", name+".json")
+	if *update {
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
 		}
-		b, _ := json.MarshalIndent(v, "", "  ")
-		got := string(b) + "\n"
-		for _, x := range volatile {
-			got = x.re.ReplaceAllString(got, x.with)
-		}
-		path := filepath.Join("testdata", "golden", name+".json")
-		if *update {
-			os.MkdirAll(filepath.Dir(path), 0o755)
-			if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%s: %v (run go test -run TestGoldenShapes -update ./internal/api)", name, err)
-		}
-		if got != string(want) {
-			t.Errorf("%s: the answer's shape changed (run with -update if intended):\n--- got\n%s--- want\n%s", name, got, strings.TrimSpace(string(want)))
-		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%s: %v (run go test -run %s -update ./internal/api)", name, err, strings.SplitN(t.Name(), "/", 2)[0])
+	}
+	if got != string(want) {
+		t.Errorf("%s: the answer's shape changed (run with -update if intended):\n--- got\n%s--- want\n%s", name, got, strings.TrimSpace(string(want)))
 	}
 }

@@ -2,11 +2,8 @@ package api_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -420,29 +417,6 @@ func TestJobGoldenShapes(t *testing.T) {
 		"error_start_classic_only": e.send(t, "POST", startJobsPath, `{"startInfo":{"ReleaseName":"Hello","Strategy":"All"}}`, shared),
 	}
 	for name, r := range cases {
-		var v any
-		if err := json.Unmarshal([]byte(r.raw), &v); err != nil {
-			t.Fatalf("%s: not JSON: %s", name, r.raw)
-		}
-		b, _ := json.MarshalIndent(v, "", "  ")
-		got := string(b) + "\n"
-		for _, x := range volatile {
-			got = x.re.ReplaceAllString(got, x.with)
-		}
-		path := filepath.Join("testdata", "golden", name+".json")
-		if *update {
-			os.MkdirAll(filepath.Dir(path), 0o755)
-			if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%s: %v (run go test -run TestJobGoldenShapes -update ./internal/api)", name, err)
-		}
-		if got != string(want) {
-			t.Errorf("%s: the answer's shape changed (run with -update if intended):\n--- got\n%s--- want\n%s", name, got, strings.TrimSpace(string(want)))
-		}
+		checkGolden(t, name, r.raw)
 	}
 }

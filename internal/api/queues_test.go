@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -665,29 +663,7 @@ func TestQueueGoldenShapes(t *testing.T) {
 	for name, path := range cases {
 		r := qget(t, e, path, who.ann)
 		wantStatus(t, r, 200)
-		var v any
-		if err := json.Unmarshal([]byte(r.raw), &v); err != nil {
-			t.Fatalf("%s: not JSON: %s", name, r.raw)
-		}
-		b, _ := json.MarshalIndent(v, "", "  ")
-		got := string(b) + "\n"
-		for _, x := range volatile {
-			got = x.re.ReplaceAllString(got, x.with)
-		}
-		path := filepath.Join("testdata", "golden", name+".json")
-		if *update {
-			if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%s: %v (run go test -run TestQueueGoldenShapes -update ./internal/api)", name, err)
-		}
-		if got != string(want) {
-			t.Errorf("%s: the answer's shape changed (run with -update if intended):\n--- got\n%s--- want\n%s", name, got, strings.TrimSpace(string(want)))
-		}
+		checkGolden(t, name, r.raw)
 	}
 }
 
