@@ -182,15 +182,11 @@ func loadJobRobots(a *API, c *call, page []any) ([]any, *apiError) {
 
 // listJobs serves GET /odata/Jobs.
 func listJobs(a *API, c *call) *apiError {
-	folders, e := a.itemScope(c, "Jobs.View")
+	p, e := a.scopedSearch(c, jobsListMax, "Jobs.View")
 	if e != nil {
 		return e
 	}
-	q, e := listQuery(c, jobsListMax)
-	if e != nil {
-		return e
-	}
-	page, total, err := a.st.JobSearch(c.ctx(), store.SearchParams{TenantID: c.tenant.ID, OnlyFolders: folders, Query: q})
+	page, total, err := a.st.JobSearch(c.ctx(), p)
 	if err != nil {
 		return searchError(c, err)
 	}

@@ -227,6 +227,20 @@ func (a *API) itemScope(c *call, perms ...tenancy.Permission) ([]int64, *apiErro
 	return a.foldersWith(c, perms...)
 }
 
+// scopedSearch is the search of a list of folder items (jobs, queue items, robots, logs):
+// the folders of itemScope for perms, and the call's OData query with at most limit rows.
+func (a *API) scopedSearch(c *call, limit int, perms ...tenancy.Permission) (store.SearchParams, *apiError) {
+	folders, e := a.itemScope(c, perms...)
+	if e != nil {
+		return store.SearchParams{}, e
+	}
+	q, e := listQuery(c, limit)
+	if e != nil {
+		return store.SearchParams{}, e
+	}
+	return store.SearchParams{TenantID: c.tenant.ID, OnlyFolders: folders, Query: q}, nil
+}
+
 // itemFor reads the item of the URL for a route that needs perms in its folder. An item
 // outside the folders the caller may use is not found, as one that does not exist.
 func (a *API) itemFor(c *call, id int64, perms ...tenancy.Permission) (store.QueueItem, *apiError) {
@@ -249,15 +263,11 @@ func (a *API) itemFor(c *call, id int64, perms ...tenancy.Permission) (store.Que
 
 // listQueueItems serves GET /odata/QueueItems.
 func listQueueItems(a *API, c *call) *apiError {
-	folders, e := a.itemScope(c, "Queues.View", "Transactions.View")
+	p, e := a.scopedSearch(c, 100, "Queues.View", "Transactions.View")
 	if e != nil {
 		return e
 	}
-	q, e := listQuery(c, 100)
-	if e != nil {
-		return e
-	}
-	page, total, err := a.st.QueueItemSearch(c.ctx(), store.SearchParams{TenantID: c.tenant.ID, OnlyFolders: folders, Query: q})
+	page, total, err := a.st.QueueItemSearch(c.ctx(), p)
 	if err != nil {
 		return searchError(c, err)
 	}
@@ -561,15 +571,11 @@ func getItemProcessingHistory(a *API, c *call) *apiError {
 
 // listQueueItemEvents serves GET /odata/QueueItemEvents.
 func listQueueItemEvents(a *API, c *call) *apiError {
-	folders, e := a.itemScope(c, "Queues.View", "Transactions.View")
+	p, e := a.scopedSearch(c, 1000, "Queues.View", "Transactions.View")
 	if e != nil {
 		return e
 	}
-	q, e := listQuery(c, 1000)
-	if e != nil {
-		return e
-	}
-	page, total, err := a.st.QueueItemEventSearch(c.ctx(), store.SearchParams{TenantID: c.tenant.ID, OnlyFolders: folders, Query: q})
+	page, total, err := a.st.QueueItemEventSearch(c.ctx(), p)
 	if err != nil {
 		return searchError(c, err)
 	}

@@ -77,21 +77,9 @@ type robotLogDTO struct {
 	OrganizationUnitID int64     `json:"OrganizationUnitId"`
 }
 
-func robotSearchParams(a *API, c *call) (store.SearchParams, *apiError) {
-	folders, e := a.itemScope(c, "Robots.View")
-	if e != nil {
-		return store.SearchParams{}, e
-	}
-	q, e := listQuery(c, 1000)
-	if e != nil {
-		return store.SearchParams{}, e
-	}
-	return store.SearchParams{TenantID: c.tenant.ID, OnlyFolders: folders, Query: q}, nil
-}
-
 // listRobots serves GET /odata/Robots.
 func listRobots(a *API, c *call) *apiError {
-	p, e := robotSearchParams(a, c)
+	p, e := a.scopedSearch(c, 1000, "Robots.View")
 	if e != nil {
 		return e
 	}
@@ -108,7 +96,7 @@ func listRobots(a *API, c *call) *apiError {
 
 // listSessions serves GET /odata/Sessions.
 func listSessions(a *API, c *call) *apiError {
-	p, e := robotSearchParams(a, c)
+	p, e := a.scopedSearch(c, 1000, "Robots.View")
 	if e != nil {
 		return e
 	}
@@ -128,15 +116,11 @@ func listSessions(a *API, c *call) *apiError {
 
 // listRobotLogs serves GET /odata/RobotLogs.
 func listRobotLogs(a *API, c *call) *apiError {
-	folders, e := a.itemScope(c, "Logs.View")
+	p, e := a.scopedSearch(c, 1000, "Logs.View")
 	if e != nil {
 		return e
 	}
-	q, e := listQuery(c, 1000)
-	if e != nil {
-		return e
-	}
-	page, total, err := a.st.RobotLogSearch(c.ctx(), store.SearchParams{TenantID: c.tenant.ID, OnlyFolders: folders, Query: q})
+	page, total, err := a.st.RobotLogSearch(c.ctx(), p)
 	if err != nil {
 		return searchError(c, err)
 	}
