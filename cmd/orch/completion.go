@@ -20,7 +20,7 @@ const bashCompletion = `# bash completion for orch
 _orch() {
   local cur=${COMP_WORDS[COMP_CWORD]} cmd=${COMP_WORDS[1]} sub=${COMP_WORDS[2]} words=""
   if [ "$COMP_CWORD" -eq 1 ]; then
-    words="serve migrate keys version login logout token api jobs queues packages completion help"
+    words="serve migrate robot keys version login logout token api jobs queues packages completion help"
   elif [ "$COMP_CWORD" -eq 2 ]; then
     case "$cmd" in
       jobs) words="start list logs stop" ;;
@@ -41,6 +41,7 @@ _orch() {
       "queues items") words="--status --top --folder --output --profile --help" ;;
       "packages publish") words="--folder --id --version --output --profile --help"; [[ "$cur" != -* ]] && { COMPREPLY=($(compgen -f -- "$cur")); return; } ;;
       "api "*) words="--data --field --folder --profile --help" ;;
+      "robot "*) words="--url --org --tenant --client-id --client-secret --work-dir --slots --host-name --shutdown-timeout --stop-grace --log-level --log-format --help" ;;
       *) words="--profile --help" ;;
     esac
   fi

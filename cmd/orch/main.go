@@ -46,7 +46,7 @@ Client (each takes --help):
   orch token             print a valid access token: curl -H "Authorization: Bearer $(orch token)" …
   orch api [METHOD] PATH call the Orchestrator API: orch api /odata/Folders
   orch logout            revoke the saved sign-in and forget it
-  orch jobs start|list|stop          start, list and stop jobs
+  orch jobs start|list|logs|stop     start, list, follow and stop jobs
   orch queues add|list|items         add queue items, list queues and their items
   orch packages publish DIR|FILE     upload a package and run it as the folder's process
   orch completion bash|zsh           print a shell completion script

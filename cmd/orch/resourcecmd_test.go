@@ -204,6 +204,7 @@ func TestResourceHelpAndUsage(t *testing.T) {
 	for _, cmd := range [][]string{
 		{"jobs"}, {"jobs", "bogus"}, {"jobs", "start"}, {"jobs", "start", "Hello", "--bogus"}, {"jobs", "start", "Hello", "--input", "[1]"},
 		{"jobs", "list", "--state", "Sleeping"}, {"jobs", "list", "--top", "0"}, {"jobs", "list", "--output", "yaml"}, {"jobs", "stop"},
+		{"jobs", "logs"}, {"jobs", "logs", "1", "--output", "yaml"},
 		{"queues", "add"}, {"queues", "add", "Q", "--content", "nope"}, {"queues", "items", "Q", "--status", "Bogus"}, {"queues", "list", "x"},
 		{"packages", "publish"}, {"packages", "publish", "/nonexistent", "--folder", "Shared"}, {"packages", "publish", "."},
 	} {
@@ -219,7 +220,8 @@ func TestResourceHelpAndUsage(t *testing.T) {
 	}
 	for _, sh := range []string{"bash", "zsh"} {
 		code, out, _ := orchExit(t, nil, "completion", sh)
-		if code != 0 || !strings.Contains(out, "complete -F _orch orch") || !strings.Contains(out, "--wait") {
+		if code != 0 || !strings.Contains(out, "complete -F _orch orch") || !strings.Contains(out, "--wait") ||
+			!strings.Contains(out, "--follow") || !strings.Contains(out, "--client-secret") {
 			t.Errorf("completion %s: exit %d\n%s", sh, code, out)
 		}
 	}
