@@ -240,14 +240,10 @@ type jobStop struct {
 }
 
 // assign builds the assignment of a job the robot took.
-func (a *API) assign(c *call, m tenancy.Machine, j store.Job, folders map[int64]tenancy.Folder) (jobAssignment, error) {
-	f, ok := folders[j.FolderID]
-	if !ok {
-		var err error
-		if f, err = a.st.FolderGet(c.ctx(), c.tenant.ID, j.FolderID); err != nil {
-			return jobAssignment{}, err
-		}
-		folders[f.ID] = f
+func (a *API) assign(c *call, m tenancy.Machine, j store.Job) (jobAssignment, error) {
+	f, err := a.folderByIDCached(c.ctx(), c.tenant.ID, j.FolderID)
+	if err != nil {
+		return jobAssignment{}, err
 	}
 	p, err := a.st.PackageGet(c.ctx(), c.tenant.ID, j.PackageName, j.PackageVersion)
 	if err != nil {
@@ -391,9 +387,8 @@ func (a *API) nextWork(c *call, m tenancy.Machine, r store.Robot, free int) ([]j
 	if err != nil {
 		return nil, nil, storeError(c, err)
 	}
-	folders := map[int64]tenancy.Folder{}
 	for i, j := range jobs {
-		as, err := a.assign(c, m, j, folders)
+		as, err := a.assign(c, m, j)
 		if err != nil {
 			// The robot will never hear of these jobs: end them rather than leave them Running.
 			for _, lost := range jobs[i:] {
@@ -455,7 +450,6 @@ func robotHeartbeat(a *API, c *call) *apiError {
 		AccessTokenExpiresAt time.Time `json:"accessTokenExpiresAt"`
 	}
 	cancel, tokens := []string{}, []renewed{}
-	folders := map[int64]tenancy.Folder{}
 	for _, listed := range in.Jobs {
 		j, ok := byKey[strings.ToLower(strings.TrimSpace(listed.JobKey))]
 		if !ok {
@@ -465,12 +459,9 @@ func robotHeartbeat(a *API, c *call) *apiError {
 		if listed.TokenExpiresAt != nil && time.Until(*listed.TokenExpiresAt) > robotTokenRenewLeft {
 			continue
 		}
-		f, ok := folders[j.FolderID]
-		if !ok {
-			if f, err = a.st.FolderGet(c.ctx(), c.tenant.ID, j.FolderID); err != nil {
-				return internalError(c.r, err)
-			}
-			folders[f.ID] = f
+		f, err := a.folderByIDCached(c.ctx(), c.tenant.ID, j.FolderID)
+		if err != nil {
+			return internalError(c.r, err)
 		}
 		if a.robots.tokens == nil {
 			continue

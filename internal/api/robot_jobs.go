@@ -100,7 +100,6 @@ func idList(ids []int64, robots []store.Robot) []string {
 // they started may no longer be.
 func (a *API) liveInfo(c *call, jobs []store.Job) {
 	cache := map[string]string{}
-	folders := map[int64]tenancy.Folder{}
 	for i, j := range jobs {
 		if j.State != store.JobPending {
 			continue
@@ -108,13 +107,9 @@ func (a *API) liveInfo(c *call, jobs []store.Job) {
 		key := strconv.FormatInt(j.FolderID, 10) + fmt.Sprint(j.RobotIDs)
 		info, ok := cache[key]
 		if !ok {
-			f, seen := folders[j.FolderID]
-			if !seen {
-				var err error
-				if f, err = a.st.FolderGet(c.ctx(), c.tenant.ID, j.FolderID); err != nil {
-					continue
-				}
-				folders[f.ID] = f
+			f, err := a.folderByIDCached(c.ctx(), c.tenant.ID, j.FolderID)
+			if err != nil {
+				continue
 			}
 			info = a.waitingInfo(c, f, j.RobotIDs)
 			cache[key] = info
